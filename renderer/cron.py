@@ -60,7 +60,7 @@ def parse(spec: str) -> None:
     fields = spec.split()
     if not 5 <= len(fields) <= 6:
         raise CronError(f"Expected 5 to 6 fields, found {len(fields)}: {spec}")
-    for text, bounds in zip(fields, _FIELDS):
+    for text, bounds in zip(fields, _FIELDS, strict=False):  # day of week is optional
         for expr in filter(None, text.split(",")):
             _parse_range(expr, bounds)
 
