@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Build the barman-cloud tool venv used by the real-parts tests.
+#
+# Why Debian's /usr/bin/python3 and not the default interpreter: PostgreSQL runs
+# archive_command/restore_command as an unprivileged user, which cannot read a
+# root-owned interpreter home such as /root/.pyenv. A venv's bin/python is a
+# symlink to its base interpreter, so the base must live in a world-readable
+# place. The venv itself is made world-readable/executable for the same reason.
+#
+# Idempotent: when the venv exists and its tools run, nothing is done.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+VENV="${BARMAN_VENV:-$ROOT/.tools/barman-venv}"
+BASE_PY=/usr/bin/python3
+
+works() {
+    [ -x "$VENV/bin/barman-cloud-backup" ] &&
+        "$VENV/bin/python" -c 'import barman.cloud_providers.aws_s3, boto3' 2>/dev/null
+}
+
+if works; then
+    exit 0
+fi
+
+apt_install() {
+    # Run `apt-get update` once per script run, only when something is missing.
+    if [ -z "${_APT_UPDATED:-}" ]; then
+        apt-get update -qq >/dev/null
+        _APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ ! -x "$BASE_PY" ]; then
+    apt_install python3
+fi
+if ! "$BASE_PY" -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3-venv
+fi
+
+echo "barman-venv: building $VENV" >&2
+rm -rf "$VENV"
+mkdir -p "$(dirname "$VENV")"
+"$BASE_PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check 'barman[cloud]' boto3
+# The postgres-side user must be able to traverse to and run the tools.
+chmod -R a+rX "$VENV"
+d="$(dirname "$VENV")"
+while [ "$d" != "/" ]; do
+    chmod a+x "$d" 2>/dev/null || true
+    d="$(dirname "$d")"
+done
+works || { echo "barman-venv: tools in $VENV do not run" >&2; exit 1; }
