@@ -141,6 +141,7 @@ class MotoS3:
     """
 
     port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -160,6 +161,7 @@ class MotoS3:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **self.extra_env},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
