@@ -39,17 +39,31 @@ if ! "$BASE_PY" -c 'import venv, ensurepip' 2>/dev/null; then
     apt_install python3-venv
 fi
 
+# barman requires `psycopg2` (not -binary), which pip builds from source: it needs
+# a C compiler, libpq headers/pg_config and Python headers.
+if ! command -v gcc >/dev/null || ! command -v pg_config >/dev/null ||
+    [ ! -f "/usr/include/python3.$("$BASE_PY" -c 'import sys; print(sys.version_info[1])')/Python.h" ]; then
+    apt_install gcc libpq-dev python3-dev
+fi
+
 echo "barman-venv: building $VENV" >&2
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 "$BASE_PY" -m venv "$VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check 'barman[cloud]' boto3
-# The postgres-side user must be able to traverse to and run the tools.
+PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
+"${PIP[@]}" --upgrade pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
+"${PIP[@]}" 'barman[cloud]' boto3 2>&1 | grep -v "^WARNING: Location" >&2 || true
+# The postgres-side user must be able to traverse to and run the tools: open the
+# venv for reading, and give each ancestor directory the search bit it lacks (say
+# when we do, since that changes a directory outside the repo).
 chmod -R a+rX "$VENV"
 d="$(dirname "$VENV")"
 while [ "$d" != "/" ]; do
-    chmod a+x "$d" 2>/dev/null || true
+    case "$(stat -c %A "$d")" in
+        *x | *t) ;;
+        *) echo "barman-venv: chmod o+x $d (so the PostgreSQL user can reach the tools)" >&2
+           chmod o+x "$d" ;;
+    esac
     d="$(dirname "$d")"
 done
 works || { echo "barman-venv: tools in $VENV do not run" >&2; exit 1; }

@@ -2,4 +2,4 @@
 here registers them once, so every module shares one moto server and one PostgreSQL
 per session (per xdist worker)."""
 
-from realparts import moto_s3, realparts  # noqa: F401  (pytest fixtures)
+from realparts import moto_s3, realparts, seeded_lineage  # noqa: F401  (pytest fixtures)

@@ -195,7 +195,9 @@ class MotoS3:
         )
 
     def make_bucket(self, name: str) -> str:
-        """Create a bucket (names need 3+ chars) and return its s3:// URL."""
+        """Create a bucket and return its s3:// URL."""
+        if len(name) < 3:
+            raise HarnessError(f"bucket name {name!r}: S3 needs 3 to 63 characters")
         self.client().create_bucket(Bucket=name)
         return f"s3://{name}"
 
@@ -451,6 +453,14 @@ class RealParts:
         return self.s3.endpoint_url
 
 
+@dataclass(frozen=True)
+class Lineage:
+    """One barman-cloud lineage: ``<destination><server_name>/``."""
+
+    destination: str
+    server_name: str
+
+
 @pytest.fixture(scope="session")
 def moto_s3():
     """A moto S3 server for the whole session."""
@@ -476,3 +486,17 @@ def realparts(moto_s3):
         yield RealParts(s3=moto_s3, barman=barman, pg=pg)
     finally:
         pg.destroy()
+
+
+@pytest.fixture(scope="session")
+def seeded_lineage(realparts) -> Lineage:
+    """``s3://lineages/pg/app``, laid out by the real tools: table ``t`` holding row 1,
+    archived WAL and exactly one completed base backup. The session's PostgreSQL keeps
+    archiving there. Built once per session because a base backup is the slow part."""
+    dest = realparts.s3.make_bucket("lineages") + "/pg/"
+    pg = realparts.pg
+    pg.set_archive(dest, "app")
+    pg.psql("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
+    pg.switch_wal()
+    realparts.barman.backup(pg, dest, "app")
+    return Lineage(dest, "app")

@@ -195,17 +195,11 @@ def test_empty_and_nonexistent_prefix(moto_s3):
 
 
 @pytest.fixture(scope="module")
-def used_lineage(realparts):
-    """A lineage laid out by the real tools: archived WAL plus one base backup, and
-    three lineages that must count as empty for barman's check: one holding only a
-    base backup (copied), one holding only a non-WAL object under wals/, one unused."""
-    s3, pg, barman = realparts.s3, realparts.pg, realparts.barman
-    dest = s3.make_bucket("lineages") + "/pg/"
-    pg.set_archive(dest, "app")
-    pg.psql("CREATE TABLE IF NOT EXISTS t(x int); INSERT INTO t VALUES (1)")
-    pg.switch_wal()
-    barman.backup(pg, dest, "app")
-    client = s3.client()
+def used_lineage(realparts, seeded_lineage):
+    """The seeded lineage ``app`` (WAL + one base backup, by the real tools) plus three
+    lineages that must count as empty for barman's check: one holding only a copy of
+    the base backup, one holding only a non-WAL object under wals/, and one unused."""
+    client, dest = realparts.s3.client(), seeded_lineage.destination
     for obj in client.list_objects_v2(Bucket="lineages", Prefix="pg/app/base/")["Contents"]:
         new_key = obj["Key"].replace("pg/app/", "pg/baseonly/", 1)
         client.copy_object(Bucket="lineages", Key=new_key, CopySource={"Bucket": "lineages", "Key": obj["Key"]})
