@@ -21,8 +21,15 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/cnpg-render render --overlay example/overlay.yaml --release demo example/manifests.yaml
 
-test: venv
+test: venv realparts
 	$(PY) -m pytest -q -n 2
+
+# Real parts for the object-store/restore tests: PostgreSQL 15 (apt) and the
+# barman-cloud tools in .tools/barman-venv. Both scripts are no-ops when present.
+.PHONY: realparts
+realparts:
+	bash scripts/install-postgres.sh
+	bash scripts/barman-venv.sh
 
 fixtures: venv
 	CNPG_RENDER_REGEN=1 $(PY) -m pytest -q tests/test_golden.py
