@@ -178,3 +178,39 @@ def plan(overlays, release, namespace, output, files):
         click.echo(json.dumps(rows, indent=2))
     else:
         click.echo(plan_table(rows))
+
+
+@main.command()
+@click.option("--crds", "crds", metavar="DIR", type=click.Path(exists=True, file_okay=False),
+              help="Directory of CRDs (e.g. `kubectl get crd clusters.postgresql.cnpg.io -o yaml`). "
+                   "Without it only the admission rules are checked.")
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def validate(crds, files):
+    """Check the CNPG objects of a stream against CRD schemas and admission rules.
+
+    Prints one line per problem (document index, kind/name, field) and exits 1 if any."""
+    from renderer import validate as checks
+    from renderer.render import cnpg_documents
+
+    try:
+        schemas = _schemas(crds)
+        problems = [p for index, obj in cnpg_documents(read_inputs(files))
+                    for p in checks.check(obj, schemas, index)]
+    except RenderError as error:
+        fail(error)
+    for problem in problems:
+        click.echo(f"cnpg-render: invalid: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _schemas(directory):
+    from renderer import validate as checks
+
+    if directory is None:
+        click.echo("cnpg-render: warning: no --crds: checking admission rules only", err=True)
+        return None
+    try:
+        return checks.Schemas.from_dir(directory)
+    except ValueError as exc:
+        raise RenderError(directory, str(exc)) from None

@@ -8,7 +8,7 @@ import jsonschema
 import yaml
 
 from renderer.report import mask_secrets
-from tests.helpers import FIXTURES, REAL, REPO, run_cli
+from tests.helpers import CRDS, FIXTURES, REAL, REPO, run_cli
 
 EXAMPLE = REPO / "example"
 OVERLAY, RESTORE, MANIFESTS = (str(EXAMPLE / n) for n in ("overlay.yaml", "restore.yaml", "manifests.yaml"))
@@ -97,3 +97,37 @@ def test_plan_fails_like_render_on_a_bad_overlay(tmp_path):
     bad.write_text("cnpg:\n  main:\n    mode: restore\n")
     result = run_cli("plan", "-f", str(bad), MANIFESTS)
     assert (result.returncode, result.stdout) == (1, b"")
+
+
+def test_validate_accepts_our_output():
+    rendered = run_cli("render", "--overlay", OVERLAY, MANIFESTS).stdout
+    result = run_cli("validate", "--crds", str(CRDS), stdin=rendered)
+    assert (result.returncode, result.stderr) == (0, b"")
+
+
+def test_validate_reports_one_line_per_problem_with_document_and_field():
+    bad = (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+           b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: pg}\n"
+           b"spec:\n  instances: 1\n  backup:\n    barmanObjectStore:\n      destinationPath: s3://b\n"
+           b"      wal: {compression: ''}\n      s3Credentials: {inheritFromIAMRole: true}\n")
+    result = run_cli("validate", "--crds", str(CRDS), stdin=bad)
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1 and result.stdout == b""
+    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 1 (Cluster/pg): ")]
+    assert any("spec.backup.barmanObjectStore.wal.compression" in l for l in lines)
+
+
+def test_validate_without_crds_checks_admission_rules_and_says_so():
+    bad = b"apiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: s}\nspec: {schedule: '0 0 * * *', cluster: {name: c}}\n"
+    result = run_cli("validate", stdin=bad)
+    assert result.returncode == 1
+    assert "no --crds" in result.stderr.decode() and "0 0 0 * * *" in result.stderr.decode()
+
+
+def test_validate_reads_crds_from_a_kubectl_list(tmp_path):
+    import yaml as pyyaml
+
+    crds = [pyyaml.load(p.read_text(), Loader=pyyaml.CSafeLoader) for p in sorted(CRDS.glob("*.yaml"))]
+    (tmp_path / "crds.yaml").write_text(pyyaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": crds}))
+    rendered = run_cli("render", "--overlay", OVERLAY, MANIFESTS).stdout
+    assert run_cli("validate", "--crds", str(tmp_path), stdin=rendered).returncode == 0
