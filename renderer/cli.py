@@ -96,27 +96,58 @@ namespace_option = click.option("--namespace", "-n", metavar="NS",
                                 help="Namespace for added objects when the Cluster has none.")
 
 
-def run_render(overlays, release, namespace, files):
-    """Shared by every command that renders: returns the Rendered result."""
+def facts_options(command):
+    """--check-store, --live, --live-kubectl, --context, --allow-lineage-change (renderer.gather)."""
+    options = [
+        click.option("--check-store", is_flag=True, help="Read the object store (read-only): refuse a recovery from "
+                     "a lineage without a completed base backup and backups into a lineage holding WAL; resolve "
+                     "revision: auto."),
+        click.option("--live", metavar="FILE|-", help="Live Clusters as `kubectl get clusters.postgresql.cnpg.io -A "
+                     "-o yaml` prints them: a running Cluster keeps its lineage."),
+        click.option("--live-kubectl", is_flag=True, help="Read the live Clusters with kubectl (your kubeconfig)."),
+        click.option("--context", "kube_context", metavar="NAME", help="kube context for --live-kubectl."),
+        click.option("--allow-lineage-change", is_flag=True, help="Let a running Cluster's backup lineage change "
+                     "(warns: point-in-time recovery has a gap until the next base backup)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def run_render(overlays, release, namespace, files, facts=None, collect=False):
+    """Shared by every command that renders: returns the Rendered result. `facts`: the
+    facts_options values (a dict); store and live state are read only when asked for."""
     from renderer import overlay as overlay_model
     from renderer.render import render
     from renderer.transform import Context
 
+    options = None
+    if facts and any(facts.values()):
+        from renderer.gather import FactOptions, check_options
+
+        options = FactOptions(**facts)
+        check_options(options, files)
     loaded = overlay_model.load(overlay_paths(overlays))
-    return render(read_inputs(files), loaded, Context(release=release, namespace=namespace))
+    context = Context(release=release, namespace=namespace)
+    if options is None:
+        return render(read_inputs(files), loaded, context)
+    from renderer.gather import render_with_facts
+
+    return render_with_facts(read_inputs(files), loaded, context, options, collect)
 
 
 @main.command()
 @overlay_option
 @release_option
 @namespace_option
+@facts_options
 @click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def render(overlays, release, namespace, files):
+def render(overlays, release, namespace, files, **facts):
     """Render: read manifests (files or stdin), write them with backups injected.
 
     Nothing is written to stdout unless the whole input was processed."""
     try:
-        rendered = run_render(overlays, release, namespace, files)
+        rendered = run_render(overlays, release, namespace, files, facts)
     except RenderError as error:
         fail(error)
     except Exception as exc:  # a bug must still fail like bad input: one line, no stdout
@@ -141,13 +172,14 @@ def schema():
 @release_option
 @namespace_option
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@facts_options
 @click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def diff(overlays, release, namespace, color, files):
+def diff(overlays, release, namespace, color, files, **facts):
     """Show, per document, what render changes (secret values masked)."""
     from renderer.report import colour, document_diffs
 
     try:
-        rendered = run_render(overlays, release, namespace, files)
+        rendered = run_render(overlays, release, namespace, files, facts)
     except RenderError as error:
         fail(error)
     warn(rendered.notices)
@@ -162,13 +194,17 @@ def diff(overlays, release, namespace, color, files):
 @release_option
 @namespace_option
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@facts_options
 @click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def plan(overlays, release, namespace, output, files):
-    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules."""
-    from renderer.report import plan_rows, plan_table
+def plan(overlays, release, namespace, output, files, **facts):
+    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules.
+
+    With --check-store (and --live): the lineages found, backups, the verdict and the
+    revisions that would be safe; unsafe Clusters are shown, not refused."""
+    from renderer.report import facts_table, plan_rows, plan_table
 
     try:
-        rendered = run_render(overlays, release, namespace, files)
+        rendered = run_render(overlays, release, namespace, files, facts, collect=True)
     except RenderError as error:
         fail(error)
     rows = plan_rows(rendered)
@@ -178,6 +214,8 @@ def plan(overlays, release, namespace, output, files):
         click.echo(json.dumps(rows, indent=2))
     else:
         click.echo(plan_table(rows))
+        if any("facts" in row for row in rows):
+            click.echo("\n" + facts_table(rows))
 
 
 @main.command()

@@ -44,6 +44,9 @@ class LiveCluster:
     annotations: dict[str, str] = field(default_factory=dict)
     archiver: str | None = None
     barman_object_name: str | None = None
+    # The lineage it was bootstrapped from (spec.bootstrap.recovery.source), if any.
+    recovery_destination_path: str | None = None
+    recovery_server_name: str | None = None
 
 
 def _group(api_version: str) -> str:
@@ -101,6 +104,28 @@ def _plugin_entry(spec: dict) -> dict | None:
     return None
 
 
+def recovery_source(obj: dict, stores: dict[tuple[str, str], str]) -> tuple[str | None, str | None]:
+    """(destinationPath, serverName) of the externalCluster a Cluster was bootstrapped
+    from, or (None, None). serverName defaults as the operator's do (§3.1): the
+    externalCluster's name in-tree, the restoring Cluster's own name with the plugin."""
+    namespace, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
+    if not source:
+        return None, None
+    for ext in spec.get("externalClusters") or []:
+        if not isinstance(ext, dict) or ext.get("name") != source:
+            continue
+        if isinstance(ext.get("barmanObjectStore"), dict):
+            store = ext["barmanObjectStore"]
+            return store.get("destinationPath"), store.get("serverName") or source
+        if isinstance(ext.get("plugin"), dict):
+            params = ext["plugin"].get("parameters") or {}
+            store_name = params.get("barmanObjectName")
+            return (stores.get((namespace, store_name)) if store_name else None), params.get("serverName") or name
+    return None, None
+
+
 def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCluster:
     """The write lineage of one Cluster.
 
@@ -111,18 +136,19 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     namespace, name = _meta(obj)
     spec = obj.get("spec") or {}
     annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
+    recovered = dict(zip(("recovery_destination_path", "recovery_server_name"), recovery_source(obj, stores)))
     store = (spec.get("backup") or {}).get("barmanObjectStore")
     if isinstance(store, dict):
         return LiveCluster(namespace, name, store.get("destinationPath"), store.get("serverName") or name,
-                           annotations, archiver="barmanObjectStore")
+                           annotations, archiver="barmanObjectStore", **recovered)
     plugin = _plugin_entry(spec)
     if plugin is not None:
         params = plugin.get("parameters") or {}
         store_name = params.get("barmanObjectName")
         dest = stores.get((namespace, store_name)) if store_name else None
         return LiveCluster(namespace, name, dest, params.get("serverName") or name, annotations,
-                           archiver="plugin", barman_object_name=store_name)
-    return LiveCluster(namespace, name, None, None, annotations)
+                           archiver="plugin", barman_object_name=store_name, **recovered)
+    return LiveCluster(namespace, name, None, None, annotations, **recovered)
 
 
 def parse_live(text: str) -> list[LiveCluster]:

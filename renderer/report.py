@@ -86,8 +86,10 @@ def colour(line: str) -> str:
 
 
 def plan_rows(rendered: Rendered) -> list[dict]:
-    """One row per Cluster the overlay targets."""
+    """One row per Cluster the overlay targets; with store or live facts, each row also
+    says what they found (`facts`)."""
     rows = []
+    assessments = {a.cluster: a for a in rendered.result.assessments}
     for target, edit in rendered.result.clusters:
         lineage = edit.lineage
         meta = target.cluster.get("metadata") or {}
@@ -102,7 +104,21 @@ def plan_rows(rendered: Rendered) -> list[dict]:
                           if o.get("kind") == "ScheduledBackup"],
             "warnings": [n.what for n in edit.notices],
         })
+        if assessments:
+            rows[-1]["facts"] = _facts(assessments.get(rows[-1]["cluster"]))
     return rows
+
+
+def _facts(a) -> dict | None:
+    if a is None:
+        return None
+    return {
+        "live": a.live, "verdict": a.verdict, "verdictText": a.verdict_text,
+        "problems": [what for _, what, _ in a.problems],
+        "resolved": [{"side": r.side, "revision": r.revision, "how": r.how} for r in a.resolutions],
+        "lineagesFound": a.lineages, "recoveryLineage": a.sides.get("recovery"), "backupLineage": a.sides.get("backups"),
+        "suggested": {"recoveryRevision": a.suggested.get("recovery"), "backupRevision": a.suggested.get("backups")},
+    }
 
 
 def _side(side) -> dict | None:
@@ -118,6 +134,27 @@ def plan_table(rows: list[dict]) -> str:
     ] for row in rows]
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table)
+
+
+def facts_table(rows: list[dict]) -> str:
+    """What the store and live state say, one row per Cluster (plan --check-store/--live)."""
+    header = ["CLUSTER", "VERDICT", "SUGGESTED r/b", "LINEAGES FOUND (completed backups, newest end, WAL)"]
+    table = [header]
+    for row in rows:
+        facts = row.get("facts")
+        if facts is None:
+            continue
+        suggested = facts["suggested"]
+        table.append([row["cluster"], facts["verdictText"],
+                      f"{_rev(suggested['recoveryRevision'])}/{_rev(suggested['backupRevision'])}",
+                      "; ".join(_lineage(lin) for lin in facts["lineagesFound"]) or "-"])
+    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table)
+
+
+def _lineage(lin: dict) -> str:
+    newest = f", newest {lin['newestEndTime']}" if lin["newestEndTime"] else ""
+    return f"{lin['serverName']} ({lin['completedBackups']}{newest}, {'WAL' if lin['hasWal'] else 'no WAL'})"
 
 
 def _folder(side: dict | None) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from renderer import cnpg, match
+from renderer import cnpg, facts, match
 from renderer.cnpg import meta
 from renderer.cnpg.cluster import ClusterEdit, Target, edit
 from renderer.errors import Notice, document_where
@@ -18,6 +18,7 @@ from renderer.overlay.model import Overlay
 class Context:
     release: str | None = None
     namespace: str | None = None
+    facts: facts.Facts | None = None  # store and live state, gathered by the shell (renderer.gather)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Result:
     edits: dict[int, Edit]
     notices: list[Notice]
     clusters: list[tuple[Target, ClusterEdit]] = field(default_factory=list)
+    assessments: list[facts.Assessment] = field(default_factory=list)  # with Context.facts only
 
 
 @dataclass(eq=False)
@@ -62,17 +64,21 @@ def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context
     for index, obj in docs:
         _apply(index, obj, by_position, owners, context, result)
     for _, f in pairs:
-        cluster_edit = edited[id(f)][1]
+        target, cluster_edit, assessment = edited[id(f)]
         result.notices.extend(cluster_edit.notices)
-        result.clusters.append(edited[id(f)])
+        result.clusters.append((target, cluster_edit))
+        if assessment is not None:
+            result.assessments.append(assessment)
     return result
 
 
-def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterEdit]:
+def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterEdit, facts.Assessment | None]:
     labels = f.labels
     release = context.release or labels.get("app.kubernetes.io/instance")
     target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
-    return target, edit(entry, overlay, target)
+    if context.facts is None and not facts.uses_auto(entry):
+        return target, edit(entry, overlay, target), None
+    return target, *facts.edit_cluster(entry, overlay, target, context.facts, edit)
 
 
 def _clusters(docs, context: Context) -> list[_Found]:

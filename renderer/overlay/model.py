@@ -18,19 +18,27 @@ URL_PATTERN = r"^https?://"
 DEFAULT_COMPRESSION = "gzip"
 
 
+AUTO_REVISION = "auto"  # resolved at render time from the object store and the live Cluster (renderer.facts)
+
+
 def _revision(raw) -> str:
     """Revisions are strings; old TrueCharts docs show `revision: 1`, so a YAML
-    integer is taken as its decimal string."""
+    integer is taken as its decimal string. `auto` is a keyword, not a revision."""
     if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise ValueError("must be a string such as \"1\" (or an integer)")
+        raise ValueError("must be a string such as \"1\" (or an integer), or auto")
     text = str(raw)
+    if text != AUTO_REVISION and text.lower() == AUTO_REVISION:
+        raise ValueError(f"'{text}': write auto in lower case (it is a keyword; any other revision is a literal)")
     if text and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", text):
-        raise ValueError("may hold only letters, digits, '.' and '-' (it becomes part of a serverName)")
+        raise ValueError("may hold only letters, digits, '.' and '-' (it becomes part of a serverName), or be auto")
     return text
 
 
-REVISION = Custom(_revision, {"type": ["string", "integer"],
-                              "pattern": r"^([A-Za-z0-9][A-Za-z0-9.-]*)?$"})
+REVISION = Custom(_revision, {"anyOf": [
+    {"const": AUTO_REVISION, "description": "Decided at render time from the object store (--check-store) "
+                                            "and the live Cluster (--live, --live-kubectl)."},
+    {"type": ["string", "integer"], "pattern": r"^(?![Aa][Uu][Tt][Oo]$)([A-Za-z0-9][A-Za-z0-9.-]*)?$"},
+]})
 
 # Compression values both `wal` and `data` accept (the CRD enums differ: WAL also
 # takes xz/zstd); `none` leaves the key out, since "" is not in the CRD enum.
@@ -108,7 +116,7 @@ def default_schedules() -> list[ScheduledBackup]:
 class Backups(Located):
     enabled: bool = option(False, doc="Write spec.backup, the credentials Secret and the ScheduledBackups.")
     credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`.")
-    revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1.")
+    revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
     server_name: Optional[str] = option(None, doc="serverName base (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     retention_policy: str = option("30d", pattern=RETENTION_PATTERN, doc="Barman retention, e.g. 30d, 4w, 6m.")
@@ -132,7 +140,7 @@ class PitrTarget(Located):
 class Recovery(Located):
     method: Literal["object_store", "backup"] = option("object_store", doc="Recover from the object store, or from a Backup object.")
     credentials: Optional[str] = option(None, doc="Name of an entry under `credentials` (object_store).")
-    revision: Optional[str] = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name).")
+    revision: Optional[str] = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
     server_name: Optional[str] = option(None, doc="serverName base to read (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     backup_name: Optional[str] = option(None, doc="Backup object to recover from (method: backup).")

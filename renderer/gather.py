@@ -1,0 +1,119 @@
+"""The edge that reads facts: the live Clusters (a file, stdin or kubectl) and the
+object stores the render reads from and writes to. It hands them to the pure core
+(`renderer.facts` via `Context.facts`) and never decides anything itself.
+
+With --check-store the render runs twice: a first pass (auto read as "") learns which
+destinationPaths the Clusters use, each is listed once (read-only), then the real pass
+decides with what was found. boto3 is imported only when a store is listed."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass
+
+from renderer.errors import RenderError
+from renderer.facts import Facts, norm
+from renderer.objectstore import ObjectStoreError, S3Access, StoreState
+
+
+@dataclass(frozen=True)
+class FactOptions:
+    """The command-line flags that ask for facts."""
+
+    check_store: bool = False
+    live: str | None = None  # a file, or "-" for stdin
+    live_kubectl: bool = False
+    kube_context: str | None = None
+    allow_lineage_change: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.check_store or self.live is not None or self.live_kubectl or self.allow_lineage_change
+
+
+def check_options(options: FactOptions, files: tuple[str, ...]) -> None:
+    """Combinations that cannot work, refused before anything is read."""
+    if options.live is not None and options.live_kubectl:
+        raise RenderError("--live", "give either --live FILE or --live-kubectl, not both")
+    if options.kube_context and not options.live_kubectl:
+        raise RenderError("--context", "names a kube context for --live-kubectl, which was not given")
+    if options.live == "-" and (not files or "-" in files):
+        raise RenderError("--live -", "stdin is already the manifest input: pass the manifests as files, "
+                                      "or write the live state to a file and pass --live FILE")
+    if options.allow_lineage_change and options.live is None and not options.live_kubectl:
+        raise RenderError("--allow-lineage-change", "only applies with --live FILE or --live-kubectl")
+
+
+def read_live(options: FactOptions):
+    """The live Clusters, or None when no live state was asked for."""
+    from renderer import live
+
+    try:
+        if options.live_kubectl:
+            return tuple(live.read_kubectl(options.kube_context))
+        if options.live is None:
+            return None
+        if options.live == "-":
+            text = sys.stdin.read()
+        else:
+            with open(options.live, encoding="utf-8") as handle:
+                text = handle.read()
+        return tuple(live.parse_live(text))
+    except live.LiveReadError as exc:
+        raise RenderError("--live-kubectl" if options.live_kubectl else f"--live {options.live}", str(exc)) from None
+    except OSError as exc:
+        raise RenderError(f"--live {options.live}", f"cannot read the live state: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise RenderError(f"--live {options.live}", "the live state is not UTF-8 text") from None
+
+
+def access_for(credential) -> S3Access | None:
+    """How to reach a store from the overlay's credential: inline keys as they are,
+    existingSecret and inheritFromIAMRole through the standard AWS chain (environment,
+    profile, instance role) of whoever runs the render. None: not an S3 credential."""
+    if credential is None or getattr(credential, "type", "s3") != "s3":
+        return None
+    keys = {}
+    if credential.access_key is not None and credential.secret_key is not None:
+        keys = {"access_key_id": credential.access_key.reveal(), "secret_access_key": credential.secret_key.reveal()}
+    return S3Access(endpoint_url=credential.url, region=credential.region, **keys)
+
+
+def inspect_stores(result) -> dict[str, StoreState]:
+    """Every destinationPath the rendered Clusters read or write, listed once each."""
+    from renderer import objectstore
+
+    wanted: dict[str, tuple[str, object]] = {}
+    for _, edit in result.clusters:
+        for side in (edit.lineage.backup, edit.lineage.recovery) if edit.lineage else ():
+            if side is not None:
+                wanted.setdefault(norm(side.destination_path), (side.destination_path, side.credential))
+    states = {}
+    for key in sorted(wanted):
+        destination, credential = wanted[key]
+        access = access_for(credential)
+        reason = objectstore.unsupported_reason(destination)
+        if access is None and reason is None:
+            reason = "the credential is not an S3 one the overlay holds"
+        if reason:
+            states[key] = StoreState(destination, {}, checked=False, reason=reason)
+            continue
+        try:
+            states[key] = objectstore.inspect(destination, access)
+        except ObjectStoreError as exc:
+            raise RenderError("--check-store", str(exc)) from None
+    return states
+
+
+def render_with_facts(buf, overlay, context, options: FactOptions, collect: bool = False):
+    """`render.render` with the facts the options ask for."""
+    from renderer.render import render
+
+    live = read_live(options)
+    stores = None
+    if options.check_store:
+        first = render(buf, overlay, dataclasses.replace(context, facts=Facts(live=live, discover=True)))
+        stores = inspect_stores(first.result)
+    facts = Facts(live=live, stores=stores, allow_lineage_change=options.allow_lineage_change, collect=collect)
+    return render(buf, overlay, dataclasses.replace(context, facts=facts))
