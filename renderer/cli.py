@@ -158,6 +158,39 @@ def render(overlays, release, namespace, files, **facts):
 
 
 @main.command()
+@click.argument("name")
+@overlay_option
+@click.option("--check-store", is_flag=True, help="Let the object store decide: read the newest lineage holding a "
+              "completed base backup (refuse when there is none), write the next unused revision. Needs the manifests.")
+@release_option
+@namespace_option
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def bump(name, overlays, check_store, release, namespace, files):
+    """Edit the overlay for the next restore of entry NAME (in place, comments kept).
+
+    Sets mode: recovery, the recovery revision to the lineage written now and the
+    backup revision to the next one. With several --overlay files, the merged values
+    are read and the last file is edited. Prints what changed."""
+    from renderer import bump as bumping
+
+    try:
+        paths = overlay_paths(overlays)
+        picks = None
+        if check_store:
+            from renderer.transform import Context
+
+            picks = bumping.store_picks(paths, name, read_inputs(files), Context(release=release, namespace=namespace))
+        elif files:
+            raise RenderError(files[0], "manifests are read only with --check-store")
+        lines, plan = bumping.bump(paths, name, picks)
+    except RenderError as error:
+        fail(error)
+    for line in lines:
+        click.echo(line)
+    click.echo(bumping.summary(name, plan))
+
+
+@main.command()
 def schema():
     """Print the overlay's JSON Schema (for editors: yaml-language-server)."""
     import json
