@@ -1,0 +1,125 @@
+"""`cnpg-render bump`: golden before/after overlays (comments, key order, quoting and
+indentation kept), the layering rule, its refusals, and --check-store against moto.
+
+A case is a folder under fixtures/bump/: overlay files `N-*.yaml` (given in name
+order; the last is edited), `expected.yaml` (the last file after bump) and
+`expected.stdout` (`{dir}` stands for the folder the files were copied to).
+CNPG_RENDER_REGEN=1 rewrites the expectations for review."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from tests.helpers import FIXTURES, by_kind, documents, run_cli
+from tests.test_cli import INPUT, assert_failed_cleanly, write
+
+CASES = sorted(p for p in (FIXTURES / "bump").iterdir() if p.is_dir())
+REGEN = os.environ.get("CNPG_RENDER_REGEN") == "1"
+
+
+def overlay_files(case) -> list:
+    return sorted(p for p in case.glob("*.yaml") if p.name[0].isdigit())
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bump_golden(case, tmp_path):
+    files = []
+    for source in overlay_files(case):
+        shutil.copy(source, tmp_path / source.name)
+        files.append(tmp_path / source.name)
+    result = run_cli("bump", "main", *[a for f in files for a in ("-f", str(f))])
+    assert result.returncode == 0, result.stderr.decode()
+    stdout = result.stdout.decode().replace(str(tmp_path), "{dir}")
+    after = files[-1].read_text()
+    if REGEN:
+        (case / "expected.yaml").write_text(after)
+        (case / "expected.stdout").write_text(stdout)
+    assert after == (case / "expected.yaml").read_text()
+    assert stdout == (case / "expected.stdout").read_text()
+    for source, copy in zip(overlay_files(case)[:-1], files[:-1]):  # layers below the top are never edited
+        assert copy.read_bytes() == source.read_bytes()
+    # Only the lines bump reports changed differ: same line count minus additions.
+    before = overlay_files(case)[-1].read_text().splitlines()
+    kept = [line for line in before if line in after.splitlines()]
+    changed = sum(1 for line in stdout.splitlines() if line.startswith("{dir}") and "(unset)" not in line)
+    if "{" not in "".join(before[2:]):  # block style: every other line survives byte for byte
+        assert len(before) - len(kept) <= changed
+
+
+def test_bump_then_render_reads_what_was_written(tmp_path):
+    """The lineage written before bump is the one read after it; the write side moves on."""
+    path = tmp_path / "overlay.yaml"
+    shutil.copy(FIXTURES / "overlays" / "backups.yaml", path)
+
+    def sides():
+        cluster = by_kind(documents(run_cli("render", "-f", str(path), stdin=INPUT).stdout), "Cluster")[0]
+        ext = (cluster["spec"].get("externalClusters") or [{}])[0].get("barmanObjectStore", {})
+        return ext.get("serverName"), cluster["spec"]["backup"]["barmanObjectStore"]["serverName"]
+
+    written = []
+    for _ in range(3):
+        written.append(sides()[1])
+        assert run_cli("bump", "main", "-f", str(path)).returncode == 0
+        assert sides()[0] == written[-1]
+    assert written == ["demo-cnpg-main", "demo-cnpg-main-r1", "demo-cnpg-main-r2"]
+
+
+@pytest.mark.parametrize("body,fragment", [
+    ("cnpg:\n  main: {}\n", "backups are not enabled"),
+    ("credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
+     "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: blue}}\n", "cannot number the revision after 'blue'"),
+    ("credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
+     "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: auto}}\n", "pass --check-store"),
+    ("cnpg:\n  other: {}\n", "cnpg.main: no such entry in the overlay (known: other)"),
+])
+def test_bump_refusals_leave_the_file_alone(tmp_path, body, fragment):
+    path = write(tmp_path, body)
+    assert_failed_cleanly(run_cli("bump", "main", "-f", path), fragment)
+    assert open(path).read() == body
+
+
+def test_bump_reads_manifests_only_with_check_store(tmp_path):
+    path = write(tmp_path, (FIXTURES / "overlays" / "backups.yaml").read_text())
+    assert_failed_cleanly(run_cli("bump", "main", "-f", path, "manifests.yaml"), "only with --check-store")
+
+
+def _store_overlay(tmp_path, moto_s3, bucket: str) -> str:
+    return write(tmp_path, f"credentials:\n  s3:  # the store\n    type: s3\n    url: '{moto_s3.endpoint_url}'\n"
+                           f"    bucket: {bucket}\n    accessKey: AKIAEXAMPLE\n    secretKey: hunter2-secret-value\n"
+                           "cnpg:\n  main:\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+                           "    recovery: {credentials: s3, revision: ''}\n")
+
+
+def test_bump_check_store_picks_the_newest_lineage_with_a_backup(tmp_path, moto_s3):
+    bucket = "b-" + uuid.uuid4().hex[:12]
+    moto_s3.make_bucket(bucket)
+    client = moto_s3.client()
+    client.put_object(Bucket=bucket, Key="demo/cnpg/demo-cnpg-main/base/20261101T000000/backup.info",
+                      Body=b"status=DONE\nend_time=2026-11-01 00:00:00+00:00\n")
+    # The overlay writes -r1, which holds WAL but never got a base backup.
+    client.put_object(Bucket=bucket, Key="demo/cnpg/demo-cnpg-main-r1/wals/0000000200000000/000000020000000000000003",
+                      Body=b"w")
+    path = _store_overlay(tmp_path, moto_s3, bucket)
+    result = run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT)
+    out = result.stdout.decode()
+    assert result.returncode == 0, result.stderr.decode()
+    assert 'cnpg.main.backups.revision: (unset) -> "2"' in out  # the derivation ("1") holds WAL: written explicitly
+    assert 'note: the overlay writes to revision "1", but the newest lineage holding a completed base backup is ""' in out
+    assert out.endswith('cnpg.main: the next restore reads revision "" and writes revision "2"\n')
+    assert "# the store" in open(path).read()
+    rendered = run_cli("render", "--check-store", "-f", path, stdin=INPUT)
+    assert rendered.returncode == 0, rendered.stderr.decode()
+
+
+def test_bump_check_store_refuses_when_no_lineage_has_a_backup(tmp_path, moto_s3):
+    bucket = "b-" + uuid.uuid4().hex[:12]
+    moto_s3.make_bucket(bucket)
+    path = _store_overlay(tmp_path, moto_s3, bucket)
+    before = open(path).read()
+    assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
+                          "Cluster demo/demo-cnpg-main: no lineage of it in the store holds a completed base backup")
+    assert open(path).read() == before
