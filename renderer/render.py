@@ -16,9 +16,10 @@ from renderer.overlay.model import Overlay
 from renderer.transform import Context, Result, transform
 
 # Second, finer test for documents that passed the cheap one: a top-level `kind` of
-# Cluster or List (YAML at column 0, or JSON), or an object we generated earlier. It
-# keeps large CNPG CRDs (whose `names.kind: Cluster` is indented) from being parsed.
-_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|List)\b|^\{.*\bkind\b""", re.M)
+# Cluster, ScheduledBackup (a migration may switch it to the plugin) or List (YAML at
+# column 0, or JSON), or an object we generated earlier. It keeps large CNPG CRDs
+# (whose `names.kind: Cluster` is indented) from being parsed.
+_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b|^\{.*\bkind\b""", re.M)
 
 
 @dataclass

@@ -20,9 +20,10 @@ _MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
 _HEAD_LINE = re.compile(rb"(?:%[^\n]*|---[ \t]*(?:#[^\n]*)?\r?|[ \t]*(?:#[^\n]*)?\r?)\n")
 _SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
 _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
-# A document can only be a target (a CNPG Cluster, a List holding one, or an object
-# we generated on an earlier pass) if its text holds one of these.
+# A document can only be a target (a CNPG Cluster or ScheduledBackup, a List holding
+# one, or an object we generated on an earlier pass) if its text holds one of these.
 _CNPG = b"cnpg.io/"
+_KINDS = (b"Cluster", b"ScheduledBackup")
 OURS = b"cnpg-render.io/"
 
 
@@ -45,7 +46,7 @@ class Chunk:
         buf, start, end = self.buf, self.start, self.end
         if buf.find(OURS, start, end) >= 0:
             return True
-        return buf.find(_CNPG, start, end) >= 0 and buf.find(b"Cluster", start, end) >= 0
+        return buf.find(_CNPG, start, end) >= 0 and any(buf.find(k, start, end) >= 0 for k in _KINDS)
 
     @cached_property
     def data(self) -> bytes:
