@@ -29,3 +29,6 @@ fixtures: venv
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .hypothesis
+
+bench: venv
+	$(PY) bench/bench.py
