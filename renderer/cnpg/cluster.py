@@ -94,6 +94,7 @@ def _add_archiver(entry: Entry, side: Side, archive: dict, target: Target, spec:
     spec.backup without the in-tree store (migrating it when the chart rendered one)."""
     if migration.chart_store(target.cluster):
         result.notices.append(migration.notice(target.cluster, entry.backups, side, target.where))
+        meta.set_annotations(result.cluster, {migration.MIGRATED: migration.record(target.cluster)})
     retention = entry.backups.retention_policy if side.credential else migration.chart_retention(target.cluster)
     result.before.append(plugin.object_store(archive, target.cluster, "backup", target.namespace, target.where,
                                              retention))

@@ -6,27 +6,49 @@ one edit of the Cluster (see `cluster.py`). The archive continues where it was: 
 the overlay sets them, the chart's destinationPath and serverName (CNPG's default for
 serverName: the Cluster name) become the plugin's. The chart's own ScheduledBackups
 for the Cluster would still take in-tree backups, which fail once the store is gone;
-they are switched to `method: plugin` (see `scheduled_backup`)."""
+they are switched to `method: plugin` (see `scheduled_backup`).
+
+What was migrated is recorded on the Cluster (`MIGRATED`: the in-tree part of the
+chart's spec.backup, Secret references only), so rendering the output again finds
+the same store and gives the same bytes."""
 
 from __future__ import annotations
 
 import copy
+import json
 
-from renderer.cnpg.meta import cluster_name
+from renderer.cnpg import backup
+from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
 from renderer.errors import Notice
 from renderer.lineage import Inherited, Side
 from renderer.overlay.model import Backups
 
+MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
+
+
+def chart_backup(cluster: dict) -> dict | None:
+    """The in-tree part of the chart's spec.backup ({barmanObjectStore, retentionPolicy}),
+    from the Cluster or, on a second pass, from what the first one recorded."""
+    spec_backup = (cluster.get("spec") or {}).get("backup")
+    store = spec_backup.get("barmanObjectStore") if isinstance(spec_backup, dict) else None
+    if isinstance(store, dict) and store.get("destinationPath"):
+        return {k: spec_backup[k] for k in backup.IN_TREE if k in spec_backup}
+    recorded = ((cluster.get("metadata") or {}).get("annotations") or {}).get(MIGRATED)
+    return json.loads(recorded) if recorded else None
+
+
+def record(cluster: dict) -> str:
+    """The `MIGRATED` annotation value for `cluster` (as rendered by the chart)."""
+    return json.dumps(chart_backup(cluster), separators=(",", ":"))  # key order kept: same bytes on re-render
+
 
 def chart_store(cluster: dict) -> dict | None:
     """The in-tree store the chart rendered, if any."""
-    backup = (cluster.get("spec") or {}).get("backup")
-    store = backup.get("barmanObjectStore") if isinstance(backup, dict) else None
-    return store if isinstance(store, dict) and store.get("destinationPath") else None
+    return (chart_backup(cluster) or {}).get("barmanObjectStore")
 
 
 def chart_retention(cluster: dict) -> str | None:
-    return ((cluster.get("spec") or {}).get("backup") or {}).get("retentionPolicy")
+    return (chart_backup(cluster) or {}).get("retentionPolicy")
 
 
 def inherited(cluster: dict) -> Inherited | None:
