@@ -19,7 +19,8 @@ from renderer.transform import Context, Result, transform
 # Cluster, ScheduledBackup (a migration may switch it to the plugin) or List (YAML at
 # column 0, or JSON), or an object we generated earlier. It keeps large CNPG CRDs
 # (whose `names.kind: Cluster` is indented) from being parsed.
-_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b|^\{.*\bkind\b""", re.M)
+_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b"""
+                       rb"""|^\{.*\bkind\b""", re.M)
 
 
 @dataclass

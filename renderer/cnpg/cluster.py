@@ -36,7 +36,8 @@ class Target:
 
 # Fields we read or write, and the type the API server would demand of them.
 _SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
-           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict))
+           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict),
+           ("spec.plugins", list))
 
 
 def check_shape(target: Target) -> None:
@@ -71,10 +72,9 @@ def _add_backup(entry: Entry, side: Side, target: Target, spec: dict, result: Cl
     if entry.engine == "plugin":
         _add_archiver(entry, side, archive, target, spec, result)
     else:
-        if plugin.archivers(spec.get("plugins")):
-            raise RenderError(target.where, f"the chart archives WAL with plugin "
-                                            f"'{plugin.archivers(spec['plugins'])[0]}', which CNPG refuses beside "
-                                            "an in-tree barmanObjectStore: set engine: plugin")
+        if archiving := plugin.archivers(spec.get("plugins")):
+            raise RenderError(target.where, f"the chart archives WAL with plugin '{archiving[0]}', which CNPG "
+                                            "refuses beside an in-tree barmanObjectStore: set engine: plugin")
         _replace(spec, "backup", backup.spec_backup(entry.backups, archive), target, result)
     if entry.backups.enabled:
         method = plugin.SCHEDULED if entry.engine == "plugin" else {}
@@ -86,7 +86,8 @@ def _write_store(entry: Entry, side: Side, target: Target, result: ClusterEdit) 
     if side.credential is None:
         return migration.adopted_store(target.cluster, side)
     _add_secrets(side, "backup", target, result)
-    return backup.archive_store(entry.backups, store.barman_object_store(side, meta.cluster_name(target.cluster), "backup"))
+    write = store.barman_object_store(side, meta.cluster_name(target.cluster), "backup")
+    return backup.archive_store(entry.backups, write)
 
 
 def _add_archiver(entry: Entry, side: Side, archive: dict, target: Target, spec: dict, result: ClusterEdit) -> None:

@@ -36,7 +36,8 @@ def object_store(store: dict, cluster: dict, side: str, namespace: str | None, w
     configuration = {k: v for k, v in store.items() if k != "serverName"}
     if name in _secret_names(configuration):
         raise RenderError(where, f"the {side} store references a Secret named '{name}', the name of its "
-                                 "ObjectStore: the plugin confuses the two (plugin-barman-cloud#502); rename the Secret")
+                                 "ObjectStore: the plugin confuses the two (plugin-barman-cloud#502); "
+                                 "rename the Secret")
     spec: dict = {"configuration": configuration}
     if retention:
         spec["retentionPolicy"] = retention

@@ -248,7 +248,8 @@ class Entry(Located):
     match: Optional[Match] = option(None, doc="Default: a Cluster named <name> or ending in -cnpg-<name>.")
     optional: bool = option(False, doc="Matching no Cluster is not an error.")
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
-    engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). plugin: the barman-cloud plugin (ObjectStore objects); migrates a chart-rendered in-tree store. See docs/engines.md.")
+    engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
+                                                                                   "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
     skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)
