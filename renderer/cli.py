@@ -1,0 +1,124 @@
+"""The command line: the thin shell around `render`. It reads files, stdin and the
+environment, prints notices and the one-line error, and picks the exit code. Heavy
+imports happen inside the commands that need them, so `render` starts fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from renderer import __version__
+from renderer.errors import RenderError
+
+OVERLAY_ENV = "CNPG_RENDER_OVERLAY"
+
+EPILOG = """\b
+Examples:
+  helm template pg ./chart | cnpg-render render --overlay overlay.yaml --release pg
+  helm install pg ./chart --post-renderer "$(command -v cnpg-render)" \\
+      --post-renderer-args=--overlay=$PWD/overlay.yaml
+  CNPG_RENDER_OVERLAY=overlay.yaml cnpg-render manifests.yaml
+"""
+
+
+class DefaultToRender(click.Group):
+    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`."""
+
+    def parse_args(self, ctx, args):
+        known = set(self.commands) | {"--help", "-h", "--version"}
+        if args and args[0] not in known:
+            args = ["render", *args]
+        elif not args and not sys.stdin.isatty():
+            args = ["render"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultToRender, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cnpg-render")
+def main() -> None:
+    """Inject CloudNativePG backup and recovery configuration into rendered manifests.
+
+    Reads a multi-document YAML stream, edits the CNPG Clusters the overlay names, adds
+    their credentials Secrets and ScheduledBackups, and decides the backup lineage
+    (serverName revision) so a restore never writes into the archive it reads."""
+
+
+def overlay_paths(overlays: tuple[str, ...]) -> list[str]:
+    paths = list(overlays) or ([os.environ[OVERLAY_ENV]] if os.environ.get(OVERLAY_ENV) else [])
+    if not paths:
+        raise RenderError("--overlay", f"no overlay given: pass --overlay FILE or set {OVERLAY_ENV}")
+    return paths
+
+
+def read_inputs(files: tuple[str, ...]) -> bytes:
+    """The input stream: files in order (a `---` between them), or stdin."""
+    parts = []
+    for name in files or ("-",):
+        if name == "-":
+            parts.append(sys.stdin.buffer.read())
+            continue
+        try:
+            with open(name, "rb") as handle:
+                parts.append(handle.read())
+        except OSError as exc:
+            raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
+    return _concatenate(parts)
+
+
+def _concatenate(parts: list[bytes]) -> bytes:
+    out = b""
+    for part in parts:
+        if out and part.strip():
+            out += (b"" if out.endswith(b"\n") else b"\n") + (b"" if part.startswith(b"---") else b"---\n")
+        out += part
+    return out
+
+
+def fail(error: RenderError) -> "NoReturn":  # noqa: F821
+    line = f"cnpg-render: error: {error}"
+    click.echo(line, err=True)
+    sys.exit(1)
+
+
+def warn(notices) -> None:
+    for notice in notices:
+        click.echo(f"cnpg-render: warning: {notice}", err=True)
+
+
+overlay_option = click.option("--overlay", "-f", "overlays", multiple=True, metavar="PATH",
+                              help=f"Overlay file (repeatable; later files override earlier ones). Default: ${OVERLAY_ENV}.")
+release_option = click.option("--release", metavar="NAME",
+                              help="Release name for the default destinationPath (default: the Cluster's "
+                                   "app.kubernetes.io/instance label).")
+namespace_option = click.option("--namespace", "-n", metavar="NS",
+                                help="Namespace for added objects when the Cluster has none.")
+
+
+def run_render(overlays, release, namespace, files):
+    """Shared by every command that renders: returns the Rendered result."""
+    from renderer import overlay as overlay_model
+    from renderer.render import render
+    from renderer.transform import Context
+
+    loaded = overlay_model.load(overlay_paths(overlays))
+    return render(read_inputs(files), loaded, Context(release=release, namespace=namespace))
+
+
+@main.command()
+@overlay_option
+@release_option
+@namespace_option
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def render(overlays, release, namespace, files):
+    """Render: read manifests (files or stdin), write them with backups injected.
+
+    Nothing is written to stdout unless the whole input was processed."""
+    try:
+        rendered = run_render(overlays, release, namespace, files)
+    except RenderError as error:
+        fail(error)
+    warn(rendered.notices)
+    rendered.output.write(sys.stdout.buffer)
+    sys.stdout.buffer.flush()

@@ -1,0 +1,116 @@
+"""The edit of one Cluster: its backup and recovery fields, the lineage it records,
+and the objects that go with it. Pure: a Cluster dict in, a new one and companions out."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from renderer.cnpg import backup, meta, recovery, scheduled, secrets, store
+from renderer.errors import Notice, RenderError
+from renderer.lineage import Lineage, Side, decide
+from renderer.overlay.model import Entry, Overlay
+
+
+@dataclass
+class ClusterEdit:
+    cluster: dict
+    before: list[dict] = field(default_factory=list)  # Secrets: must exist before the Cluster
+    after: list[dict] = field(default_factory=list)  # ScheduledBackups
+    notices: list[Notice] = field(default_factory=list)
+    lineage: Lineage | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Cluster to edit, with what the stream tells about it."""
+
+    cluster: dict
+    where: str  # "document 3 (Cluster/pg)"
+    namespace: str | None  # metadata.namespace, else --namespace
+    release: str | None  # --release, else the app.kubernetes.io/instance label
+
+
+def edit(entry: Entry, overlay: Overlay, target: Target) -> ClusterEdit:
+    name = meta.cluster_name(target.cluster)
+    lineage, notices = decide(entry, overlay, name, target.release, target.where)
+    result = ClusterEdit(copy.deepcopy(target.cluster), notices=notices, lineage=lineage)
+    spec = result.cluster.setdefault("spec", {})
+    if lineage.backup:
+        _add_backup(entry, lineage.backup, target, spec, result)
+    if entry.mode == "recovery":
+        _add_recovery(entry, lineage.recovery, target, spec, result)
+    _annotate(entry, lineage, target, result)
+    if entry.patches:
+        result.cluster = _patch(entry, result.cluster)
+    return result
+
+
+def _add_backup(entry: Entry, side: Side, target: Target, spec: dict, result: ClusterEdit) -> None:
+    name = meta.cluster_name(target.cluster)
+    secret_name = secrets.secret_name(name, "backup")
+    _add_secret(side, target, secret_name, result)
+    _replace(spec, "backup", backup.spec_backup(entry.backups, store.barman_object_store(side, secret_name)),
+             target, result)
+    result.after.extend(scheduled.scheduled_backups(entry.backups, target.cluster, target.namespace))
+
+
+def _add_recovery(entry: Entry, side: Side | None, target: Target, spec: dict, result: ClusterEdit) -> None:
+    source = None
+    if side is not None:
+        secret_name = secrets.secret_name(meta.cluster_name(target.cluster), "recovery")
+        _add_secret(side, target, secret_name, result)
+        source = side.server_name
+        external = {"name": source, "barmanObjectStore": store.barman_object_store(side, secret_name)}
+        old_source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
+        clusters, dropped = recovery.external_clusters(spec.get("externalClusters"), {source, old_source}, external)
+        for item in dropped:
+            if item != external:
+                result.notices.append(Notice(target.where, f"replaced spec.externalClusters entry "
+                                                           f"'{item.get('name')}' rendered by the chart"))
+        spec["externalClusters"] = clusters
+    _replace(spec, "bootstrap", recovery.bootstrap(spec.get("bootstrap"), entry.recovery, source), target, result)
+
+
+def _add_secret(side: Side, target: Target, name: str, result: ClusterEdit) -> None:
+    secret = secrets.credentials_secret(side.credential, target.cluster, name, target.namespace)
+    if secret is not None and all(s["metadata"]["name"] != name for s in result.before):
+        result.before.append(secret)
+
+
+def _replace(spec: dict, key: str, value: dict, target: Target, result: ClusterEdit) -> None:
+    """Write spec[key]; say so when the chart had rendered something else there."""
+    old = spec.get(key)
+    if old not in (None, {}, value):
+        result.notices.append(Notice(target.where, f"replaced spec.{key} rendered by the chart"))
+    spec[key] = value
+
+
+def _annotate(entry: Entry, lineage: Lineage, target: Target, result: ClusterEdit) -> None:
+    """Record the lineage on the Cluster, so tools reading the live object know it."""
+    b, r = lineage.backup, lineage.recovery
+    values = {
+        meta.LINEAGE_PREFIX + "backup-destination-path": b.destination_path if b else None,
+        meta.LINEAGE_PREFIX + "backup-server-name": b.server_name if b else None,
+        meta.LINEAGE_PREFIX + "recovery-destination-path": r.destination_path if r else None,
+        meta.LINEAGE_PREFIX + "recovery-server-name": r.server_name if r else None,
+    }
+    if entry.skip_empty_wal_archive_check:
+        values[meta.SKIP_WAL_CHECK] = "enabled"
+        if not lineage.shared_folder:
+            result.notices.append(Notice(target.where, "skipEmptyWalArchiveCheck disables CNPG's check that "
+                                                       "the backup lineage is empty; it can lead to data loss"))
+    meta.set_annotations(result.cluster, values)
+
+
+def _patch(entry: Entry, cluster: dict) -> dict:
+    """Apply the entry's RFC 6902 operations one by one, to name the one that fails."""
+    import jsonpatch
+
+    for i, operation in enumerate(entry.patches):
+        try:
+            cluster = jsonpatch.JsonPatch([operation]).apply(cluster)
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
+            origin = entry.where("patches")
+            raise RenderError(f"{origin}[{i}]", f"patch cannot be applied: {exc}") from None
+    return cluster

@@ -1,0 +1,48 @@
+"""Which overlay entry targets which Cluster.
+
+An entry `cnpg.<name>` matches, by default, a Cluster named `<name>` or one whose
+name ends in `-cnpg-<name>` (TrueCharts names Clusters `<fullname>-cnpg-<name>`); an
+explicit `match` narrows by name glob, namespace and labels."""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from renderer.errors import RenderError
+from renderer.overlay.model import Entry
+
+
+def matches(entry: Entry, name: str, namespace: str | None, labels: dict) -> bool:
+    m = entry.match
+    if m is None:
+        return name == entry.name or name.endswith(f"-cnpg-{entry.name}")
+    if m.name is not None and not fnmatchcase(name, m.name):
+        return False
+    if m.namespace is not None and m.namespace != namespace:
+        return False
+    return all(labels.get(k) == v for k, v in m.labels.items())
+
+
+def pair(entries: list[Entry], clusters: list) -> list[tuple[Entry, object]]:
+    """(entry, cluster) pairs. `clusters` items have .name, .namespace, .labels, .where.
+    Unmatched entries and doubly matched Clusters are errors: silence there would mean
+    a database without backups."""
+    pairs, owner = [], {}
+    for entry in entries:
+        found = [c for c in clusters if matches(entry, c.name, c.namespace, c.labels)]
+        if not found and not entry.optional:
+            raise RenderError(entry.where(), "matches no Cluster in the input " + _listing(clusters))
+        for cluster in found:
+            if id(cluster) in owner:
+                raise RenderError(cluster.where, f"matched by two overlay entries: cnpg.{owner[id(cluster)]} "
+                                                 f"and cnpg.{entry.name}")
+            owner[id(cluster)] = entry.name
+            pairs.append((entry, cluster))
+    return pairs
+
+
+def _listing(clusters: list) -> str:
+    if not clusters:
+        return "(the input holds no postgresql.cnpg.io Cluster)"
+    names = ", ".join(f"{c.namespace}/{c.name}" if c.namespace else c.name for c in clusters)
+    return f"(Clusters found: {names}); set cnpg.<name>.match or optional: true"

@@ -1,0 +1,32 @@
+"""The overlay: read once, validated once, into typed objects (see `model`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from renderer.errors import RenderError
+from renderer.overlay import source as _source
+from renderer.overlay.checks import check
+from renderer.overlay.convert import Converter
+from renderer.overlay.model import Overlay
+
+
+def parse(texts: list[tuple[str, str]]) -> Overlay:
+    """Overlay from (file name, text) pairs; later files override earlier ones."""
+    merged = _source.merge([_source.read(name, text) for name, text in texts])
+    overlay = Converter(merged).object(Overlay, merged.values, ())
+    overlay.files = tuple(name for name, _ in texts)
+    check(overlay)
+    return overlay
+
+
+def load(paths: list[str]) -> Overlay:
+    texts = []
+    for path in paths:
+        try:
+            texts.append((path, Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise RenderError(path, f"cannot read overlay: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise RenderError(path, "overlay is not UTF-8 text") from None
+    return parse(texts)

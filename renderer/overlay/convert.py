@@ -1,0 +1,172 @@
+"""Turning merged overlay values into the typed model, checking types, enums,
+patterns and unknown keys on the way. Every error names file, line and key path."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from functools import cache
+from typing import Any, Literal, Union
+
+from renderer.errors import Origin, RenderError
+from renderer.overlay.fields import Located, yaml_fields, yaml_key
+from renderer.overlay.source import Source, format_path
+from renderer.sensitive import Sensitive
+
+# Keys TrueCharts users carry over that mean nothing, or something else, here.
+_POINTED = {
+    "servername": "TrueCharts' lower-case 'servername' is read by no template (a dead default); write 'serverName'",
+}
+_POINTED_VALUES = {
+    "restore": "'restore' is not a mode (an old TrueCharts guide says so by mistake); write 'recovery'",
+    "replica": "replica mode is not supported: use standalone or recovery",
+    "pg_basebackup": "pg_basebackup recovery is not supported (TrueCharts renders an invalid spec for it): use object_store or backup",
+}
+
+
+@cache
+def hints(cls) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+class Converter:
+    def __init__(self, source: Source):
+        self.source = source
+
+    def origin(self, path: tuple) -> Origin:
+        file, line = self.source.locate(path)
+        return Origin(file, line, format_path(path))
+
+    def fail(self, path: tuple, what: str) -> RenderError:
+        return RenderError(self.origin(path), what)
+
+    def value(self, tp, raw, path: tuple, field: dataclasses.Field | None = None):
+        custom = field.metadata.get("custom") if field else None
+        if custom is not None:
+            return self._custom(custom, raw, path)
+        origin = typing.get_origin(tp)
+        if origin is Union:
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            return None if raw is None else self.value(args[0], raw, path, field)
+        if origin is Literal:
+            return self._literal(tp, raw, path)
+        if origin is list:
+            return self._list(typing.get_args(tp)[0], raw, path)
+        if origin is dict:
+            return self._dict(typing.get_args(tp)[1], raw, path)
+        if dataclasses.is_dataclass(tp):
+            return self.object(tp, raw, path)
+        return self._scalar(tp, raw, path, field)
+
+    def object(self, cls, raw, path: tuple, name: str = ""):
+        if not isinstance(raw, dict):
+            raise self.fail(path, "must be a mapping")
+        fields = {yaml_key(f): f for f in yaml_fields(cls)}
+        for key in raw:
+            if key not in fields:
+                raise self.fail(path + (key,), self._unknown(key, fields))
+        kwargs, origins = {}, {"": self.origin(path)}
+        for key, field in fields.items():
+            origins[field.name] = self.origin(path + (key,))
+            if key in raw:
+                kwargs[field.name] = self.value(hints(cls)[field.name], raw[key], path + (key,), field)
+            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise self.fail(path + (key,), "is required")
+        if "name" in {f.name for f in dataclasses.fields(cls)} and name:
+            kwargs.setdefault("name", name)
+        obj = cls(**kwargs, origins=origins)
+        for field in fields.values():
+            if field.name not in kwargs:
+                _adopt(getattr(obj, field.name), origins[field.name])
+        return obj
+
+    def _unknown(self, key, fields: dict) -> str:
+        if key in _POINTED:
+            return _POINTED[key]
+        import difflib
+
+        close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+        lowered = {k.lower(): k for k in fields}
+        hint = close[0] if close else lowered.get(str(key).lower())
+        known = ", ".join(fields)
+        return f"unknown key" + (f"; did you mean '{hint}'?" if hint else f" (known keys: {known})")
+
+    def _custom(self, custom, raw, path):
+        try:
+            return custom.convert(raw)
+        except ValueError as exc:
+            raise self.fail(path, str(exc)) from None
+
+    def _literal(self, tp, raw, path):
+        choices = typing.get_args(tp)
+        if raw not in choices and raw in _POINTED_VALUES:
+            raise self.fail(path, _POINTED_VALUES[raw])
+        if raw not in choices:
+            shown = f" (got {raw!r})" if isinstance(raw, (str, int, float, bool)) else ""
+            raise self.fail(path, f"must be one of {', '.join(map(str, choices))}{shown}")
+        return raw
+
+    def _list(self, item_tp, raw, path):
+        if not isinstance(raw, list):
+            raise self.fail(path, "must be a list")
+        return [self.value(item_tp, item, path + (i,)) for i, item in enumerate(raw)]
+
+    def _dict(self, value_tp, raw, path):
+        if raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            raise self.fail(path, "must be a mapping")
+        out = {}
+        for key, item in raw.items():
+            if not isinstance(key, str):
+                raise self.fail(path + (key,), "keys must be strings")
+            if dataclasses.is_dataclass(value_tp):
+                out[key] = self.object(value_tp, item, path + (key,), name=key)
+            elif value_tp is dict:
+                out[key] = self._mapping(item, path + (key,))
+            else:
+                out[key] = self.value(value_tp, item, path + (key,))
+        return out
+
+    def _mapping(self, raw, path):
+        if not isinstance(raw, dict):
+            raise self.fail(path, "must be a mapping")
+        return raw
+
+    def _scalar(self, tp, raw, path, field):
+        if tp is dict:
+            return self._mapping(raw, path)
+        if tp is Sensitive:
+            if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+                raise self.fail(path, "must be a string")
+            return Sensitive(str(raw))
+        if tp is bool and not isinstance(raw, bool):
+            raise self.fail(path, "must be true or false")
+        if tp is int and (isinstance(raw, bool) or not isinstance(raw, int)):
+            raise self.fail(path, "must be an integer")
+        if tp is str:
+            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+                raise self.fail(path, "must be a string")
+            raw = str(raw)
+        self._constraints(raw, path, field)
+        return raw
+
+    def _constraints(self, raw, path, field):
+        if field is None:
+            return
+        pattern, minimum = field.metadata.get("pattern"), field.metadata.get("minimum")
+        if pattern and not re.search(pattern, raw):
+            raise self.fail(path, f"{raw!r} does not match {pattern}")
+        if minimum is not None and raw < minimum:
+            raise self.fail(path, f"must be at least {minimum}")
+
+
+def _adopt(value, origin: Origin) -> None:
+    """Defaults the user did not write point at where they would have been written."""
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, Located) and "" not in item.origins:
+            item.origins[""] = origin
+            for field in yaml_fields(type(item)):
+                _adopt(getattr(item, field.name), origin)

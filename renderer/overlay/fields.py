@@ -1,0 +1,61 @@
+"""How an overlay field is declared: its YAML key, its documentation and constraints.
+
+The model's dataclasses carry this metadata once; the converter (validation, defaults)
+and the JSON Schema generator both read it, so the two can never disagree."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from renderer.errors import Origin
+
+
+@dataclass(frozen=True)
+class Custom:
+    """A value whose shape no plain type describes (e.g. `compression: gzip` or
+    TrueCharts' `compression: {enabled: false}`): its converter and its JSON Schema."""
+
+    convert: Callable[[Any], Any]  # raw -> value; raises ValueError with a message
+    schema: dict
+
+
+def option(default: Any = dataclasses.MISSING, *, key: str | None = None, doc: str = "",
+           pattern: str | None = None, minimum: int | None = None, custom: Custom | None = None,
+           default_factory: Any = dataclasses.MISSING, internal: bool = False):
+    """Declare an overlay field. `key` overrides the camelCase name derived from the
+    Python name; `internal` fields are filled by the loader, never read from YAML."""
+    meta = {"key": key, "doc": doc, "pattern": pattern, "minimum": minimum, "custom": custom,
+            "internal": internal}
+    if default_factory is not dataclasses.MISSING:
+        return dataclasses.field(default_factory=default_factory, metadata=meta)
+    if default is dataclasses.MISSING:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def yaml_key(field: dataclasses.Field) -> str:
+    if field.metadata.get("key"):
+        return field.metadata["key"]
+    head, *rest = field.name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def yaml_fields(cls) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal") and f.name != "origins"]
+
+
+class Located:
+    """Mixin: remembers where each field was written, so later stages (lineage
+    collisions, patch failures) can point at the overlay line."""
+
+    origins: dict[str, Origin]
+
+    def where(self, field_name: str = "") -> Origin:
+        return self.origins.get(field_name) or self.origins[""]
+
+
+def origins_field():
+    return dataclasses.field(default_factory=dict, repr=False, compare=False,
+                             metadata={"internal": True})

@@ -1,0 +1,77 @@
+"""Bytes in, bytes out: the stream layer around the pure transform.
+
+Still free of I/O: the CLI, the Helm/ArgoCD/kustomize adapters and the tests all call
+`render` with the input bytes and get the output pieces back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from renderer import stream
+from renderer.errors import Notice, RenderError, document_where
+from renderer.overlay.model import Overlay
+from renderer.transform import Context, Result, transform
+
+# Second, finer test for documents that passed the cheap one: a top-level `kind` of
+# Cluster or List (YAML at column 0, or JSON), or an object we generated earlier. It
+# keeps large CNPG CRDs (whose `names.kind: Cluster` is indented) from being parsed.
+_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|List)\b|^\{.*\bkind\b""", re.M)
+
+
+@dataclass
+class Rendered:
+    output: stream.Output
+    notices: list[Notice]
+    result: Result
+    chunks: list[stream.Chunk]
+
+
+def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
+    chunks = stream.split(buf)
+    targets = [c for c in chunks if c.is_candidate() and _may_be_target(c)]
+    docs = [(c.index, _load(c)) for c in targets]
+    result = transform(docs, overlay, context)
+    return Rendered(_join(chunks, result), result.notices, result, chunks)
+
+
+def _may_be_target(chunk: stream.Chunk) -> bool:
+    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data
+
+
+def _load(chunk: stream.Chunk):
+    try:
+        return chunk.load()
+    except UnicodeDecodeError:
+        raise RenderError(document_where(chunk.index), "is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "cannot be parsed"
+        raise RenderError(document_where(chunk.index, *_kind_name(chunk)), f"invalid YAML{at}: {problem}") from None
+
+
+def _kind_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
+    """kind and name read from the text of a document that does not parse."""
+    kind = re.search(rb"^kind:[ \t]*['\"]?([A-Za-z]+)", chunk.data, re.M)
+    name = re.search(rb"^  name:[ \t]*['\"]?([-.a-z0-9]+)", chunk.data, re.M)
+    return (kind.group(1).decode() if kind else None, name.group(1).decode() if name else None)
+
+
+def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
+    out = stream.Output()
+    for chunk in chunks:
+        edit = result.edits.get(chunk.index)
+        if edit is None:
+            out.append(chunk.raw)
+            continue
+        if edit.drop:
+            continue
+        for obj in edit.before:
+            out.append(chunk.companion(obj))
+        out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)))
+        for obj in edit.after:
+            out.append(chunk.companion(obj))
+    return out

@@ -1,0 +1,154 @@
+"""Splitting a manifest stream into documents without parsing it, and joining it back.
+
+Helm and ArgoCD hand us megabytes of YAML of which we touch a few documents. So the
+stream is cut at `---` / `...` lines with one C-level regex scan, documents are kept as
+offsets into the input buffer, only documents whose text could hold a target are
+parsed, and every other document is written back as the very bytes it came in as."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from renderer import yamlcodec
+
+BOM = b"\xef\xbb\xbf"
+_MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+# Lines kept when a document is rewritten: directives, blank and comment lines, and a
+# `---` line that carries nothing but an optional comment.
+_HEAD_LINE = re.compile(rb"(?:%[^\n]*|---[ \t]*(?:#[^\n]*)?\r?|[ \t]*(?:#[^\n]*)?\r?)\n")
+_SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
+_END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
+# A document can only be a target (a CNPG Cluster, a List holding one, or an object
+# we generated on an earlier pass) if its text holds one of these.
+_CNPG = b"cnpg.io/"
+OURS = b"cnpg-render.io/"
+
+
+@dataclass(eq=False)
+class Chunk:
+    """One document of the input: a slice of the buffer, and what we learn about it
+    only when it turns out to be a document we rewrite."""
+
+    buf: bytes
+    start: int
+    end: int
+    index: int
+
+    @property
+    def raw(self) -> memoryview:
+        return memoryview(self.buf)[self.start:self.end]
+
+    def is_candidate(self) -> bool:
+        """Cheap text test, no copy: can this document be a target?"""
+        buf, start, end = self.buf, self.start, self.end
+        if buf.find(OURS, start, end) >= 0:
+            return True
+        return buf.find(_CNPG, start, end) >= 0 and buf.find(b"Cluster", start, end) >= 0
+
+    @cached_property
+    def data(self) -> bytes:
+        return bytes(self.raw)
+
+    @cached_property
+    def head(self) -> bytes:
+        """BOM, directives, the bare `---` line and the comments before the content."""
+        data, pos = self.data, len(BOM) if self.data.startswith(BOM) else 0
+        while (m := _HEAD_LINE.match(data, pos)) and m.end() > pos:
+            pos = m.end()
+        return data[:pos]
+
+    @cached_property
+    def body(self) -> str:
+        """The document's YAML text, as the parser should see it."""
+        return self.data[len(BOM) if self.data.startswith(BOM) else 0:].decode("utf-8")
+
+    @cached_property
+    def newline(self) -> str:
+        return "\r\n" if b"\r\n" in self.data else "\n"
+
+    @cached_property
+    def source_line(self) -> bytes | None:
+        """Helm 3's `# Source: chart/templates/x.yaml` line: objects we add beside this
+        document reuse it, so `helm template -s templates/x.yaml` still shows them."""
+        m = _SOURCE.search(self.head)
+        return m.group(0) if m else None
+
+    @cached_property
+    def ends_with_end_marker(self) -> bool:
+        return bool(_END_MARKER.search(self.data))
+
+    def has_separator(self) -> bool:
+        return b"---" in self.head
+
+    def is_json(self) -> bool:
+        return self.data[len(self.head):].lstrip().startswith(b"{")
+
+    def load(self):
+        return yamlcodec.load(self.body)
+
+    def rewrite(self, obj, *, needs_separator: bool) -> bytes:
+        """This document with new content: its head comments, separator, JSON-ness,
+        line endings and end marker are kept."""
+        head = self.head
+        if needs_separator and not self.has_separator():
+            head = _bom_split(head, b"---" + self.newline.encode())
+        text = yamlcodec.dump(obj, as_json=self.is_json(), newline=self.newline)
+        return head + text.encode("utf-8") + self._end_marker()
+
+    def companion(self, obj) -> bytes:
+        """A document we add beside this one, dressed like it (separator, `# Source:`
+        line, line endings, end marker)."""
+        nl = self.newline.encode()
+        head = b"---" + nl + (self.source_line + nl if self.source_line else b"")
+        text = yamlcodec.dump(obj, newline=self.newline)
+        return head + text.encode("utf-8") + self._end_marker()
+
+    def _end_marker(self) -> bytes:
+        return b"..." + self.newline.encode() if self.ends_with_end_marker else b""
+
+
+def _bom_split(head: bytes, separator: bytes) -> bytes:
+    """Put the separator after a BOM, never before it."""
+    if head.startswith(BOM):
+        return BOM + separator + head[len(BOM):]
+    return separator + head
+
+
+def split(buf: bytes) -> list[Chunk]:
+    """Cut the stream at document markers; the chunks concatenate back to `buf`."""
+    cuts = {0, len(buf)}
+    if buf.startswith(BOM) and _MARKER.match(buf, len(BOM)):
+        cuts.add(len(BOM))
+    for m in _MARKER.finditer(buf):
+        if m.group(1) == b"---":
+            cuts.add(m.start())
+        else:
+            eol = buf.find(b"\n", m.end())
+            cuts.add(len(buf) if eol < 0 else eol + 1)
+    ordered = sorted(cuts)
+    chunks: list[Chunk] = []
+    for start, end in zip(ordered, ordered[1:]):
+        chunks.append(Chunk(buf, start, end, len(chunks)))
+    return chunks
+
+
+@dataclass
+class Output:
+    """The output, assembled as pieces (mostly views of the input) and written in one
+    go once everything succeeded: half a stream is worse than none for Helm."""
+
+    pieces: list[bytes | memoryview] = field(default_factory=list)
+
+    def append(self, data: bytes | memoryview) -> None:
+        if self.pieces and bytes(self.pieces[-1][-1:]) not in (b"\n", b""):
+            self.pieces.append(b"\n")
+        self.pieces.append(data)
+
+    def write(self, out) -> None:
+        for piece in self.pieces:
+            out.write(piece)
+
+    def getvalue(self) -> bytes:
+        return b"".join(bytes(p) for p in self.pieces)

@@ -1,0 +1,129 @@
+"""The pure core: (parsed candidate documents, overlay, context) -> edits and notices.
+
+No I/O here. The stream layer hands us only the documents that can be targets, parsed;
+we say, per document index, what replaces it and what goes before and after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from renderer import cnpg, match
+from renderer.cnpg import meta
+from renderer.cnpg.cluster import ClusterEdit, Target, edit
+from renderer.errors import Notice, document_where
+from renderer.overlay.model import Overlay
+
+
+@dataclass(frozen=True)
+class Context:
+    release: str | None = None
+    namespace: str | None = None
+
+
+@dataclass
+class Edit:
+    """What happens to one input document: replaced by `obj` (None: dropped), with
+    new documents before and after it."""
+
+    obj: object = None
+    drop: bool = False
+    before: list[dict] = field(default_factory=list)
+    after: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    edits: dict[int, Edit]
+    notices: list[Notice]
+    clusters: list[tuple[Target, ClusterEdit]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Found:
+    """A Cluster in the stream: top-level (item None) or item `item` of a List."""
+
+    index: int
+    item: int | None
+    obj: dict
+    name: str
+    namespace: str | None
+    labels: dict
+    where: str
+
+
+def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Result:
+    entries = [e for e in overlay.cnpg.values() if e.enabled]
+    found = _clusters(docs, context)
+    pairs = match.pair(entries, found)
+    edited = {id(f): _edit(entry, overlay, f, context) for entry, f in pairs}
+    owners = {(f.namespace, f.name) for _, f in pairs}
+    by_position = {(f.index, f.item): edited[id(f)][1] for f in found if id(f) in edited}
+    result = Result({}, [])
+    for index, obj in docs:
+        _apply(index, obj, by_position, owners, context, result)
+    for _, f in pairs:
+        cluster_edit = edited[id(f)][1]
+        result.notices.extend(cluster_edit.notices)
+        result.clusters.append(edited[id(f)])
+    return result
+
+
+def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterEdit]:
+    labels = f.labels
+    release = context.release or labels.get("app.kubernetes.io/instance")
+    target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
+    return target, edit(entry, overlay, target)
+
+
+def _clusters(docs, context: Context) -> list[_Found]:
+    found = []
+    for index, obj in docs:
+        if cnpg.is_cluster(obj):
+            found.append(_found(index, None, obj, context))
+        elif _is_list(obj):
+            found += [_found(index, i, item, context) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
+    return found
+
+
+def _found(index: int, item: int | None, obj: dict, context: Context) -> _Found:
+    metadata = obj.get("metadata") or {}
+    name = str(metadata.get("name") or "")
+    where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
+    labels = metadata.get("labels") or {}
+    namespace = metadata.get("namespace") or context.namespace
+    return _Found(index, item, obj, name, namespace, labels if isinstance(labels, dict) else {}, where)
+
+
+def _is_list(obj) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list)
+
+
+def _is_stale(obj, owners: set, context: Context) -> bool:
+    """An object we generated on an earlier pass for a Cluster we edit again now:
+    it is regenerated, so the old copy goes (rendering twice never duplicates)."""
+    owner = meta.generated_for(obj)
+    if owner is None:
+        return False
+    namespace = (obj.get("metadata") or {}).get("namespace") or context.namespace
+    return (namespace, owner) in owners
+
+
+def _apply(index, obj, by_position: dict, owners: set, context: Context, result: Result) -> None:
+    if _is_stale(obj, owners, context):
+        result.edits[index] = Edit(drop=True)
+    elif (index, None) in by_position:
+        e = by_position[(index, None)]
+        result.edits[index] = Edit(obj=e.cluster, before=e.before, after=e.after)
+    elif _is_list(obj) and (any(k[0] == index for k in by_position) or
+                            any(_is_stale(i, owners, context) for i in obj["items"])):
+        result.edits[index] = Edit(obj=_edit_list(index, obj, by_position, owners, context))
+
+
+def _edit_list(index: int, obj: dict, by_position: dict, owners: set, context: Context) -> dict:
+    items = []
+    for i, item in enumerate(obj["items"]):
+        if _is_stale(item, owners, context):
+            continue
+        e = by_position.get((index, i))
+        items += [*e.before, e.cluster, *e.after] if e else [item]
+    return {**obj, "items": items}
