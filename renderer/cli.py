@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from renderer import __version__
+from renderer import __version__, lasterror
 from renderer.errors import RenderError
 
 OVERLAY_ENV = "CNPG_RENDER_OVERLAY"
@@ -79,6 +79,7 @@ def _concatenate(parts: list[bytes]) -> bytes:
 def fail(error: RenderError) -> "NoReturn":  # noqa: F821
     line = f"cnpg-render: error: {error}"
     click.echo(line, err=True)
+    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
     sys.exit(1)
 
 
@@ -122,3 +123,14 @@ def render(overlays, release, namespace, files):
     warn(rendered.notices)
     rendered.output.write(sys.stdout.buffer)
     sys.stdout.buffer.flush()
+
+
+def _add_integration_commands() -> None:
+    """The edges for Helm 4, ArgoCD and kustomize live in their own modules."""
+    from renderer import argocd
+
+    for command in (lasterror.command, argocd.command):
+        main.add_command(command)
+
+
+_add_integration_commands()

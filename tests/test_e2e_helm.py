@@ -104,10 +104,24 @@ def test_helm4_documented_plugin_install(tmp_path):
     assert "postrenderer/v1" in out and "cnpg-render" in out
 
 
-def test_helm4_documented_template_injects_backups_and_keeps_hooks(helm4):
+def install_cat_plugin(box, tmp_path) -> None:
+    """A postrenderer plugin that runs `cat`: the reference for "untouched" under Helm 4,
+    which re-serializes every document (kyaml) before any post-renderer sees it."""
+    plugin = tmp_path / "passthrough"
+    plugin.mkdir()
+    (plugin / "plugin.yaml").write_text(
+        "apiVersion: v1\ntype: postrenderer/v1\nname: passthrough\nversion: 0.1.0\n"
+        "runtime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: cat\n")
+    box.run([box.helm, "plugin", "install", plugin])
+
+
+def test_helm4_documented_template_injects_backups_and_keeps_hooks(helm4, tmp_path):
     out = helm4.bash(doc_block("helm4-template")).stdout
     assert_backup_injected(load_docs(out))
-    plain = helm4.run([helm4.helm, "template", "demo", CHART, "--namespace", "apps"]).stdout
+    install_cat_plugin(helm4, tmp_path)
+    plain = helm4.run([helm4.helm, "template", "demo", CHART, "--namespace", "apps",
+                       "--post-renderer", "passthrough"]).stdout
+    assert raw_doc(out, "Deployment", "demo-app") == raw_doc(plain, "Deployment", "demo-app")
     assert raw_doc(out, "Job", "demo-migrate") == raw_doc(plain, "Job", "demo-migrate")
     assert "postrenderer.helm.sh/postrender-filename" not in out
     assert "generated-by-postrender" not in out, "added objects must land in their Cluster's file"
@@ -123,7 +137,7 @@ def test_helm4_show_only_cluster_file_holds_added_objects(helm4):
 
 def test_helm4_documented_install_dry_run_uses_instance_label_as_release(helm4):
     out = helm4.bash(doc_block("helm4-install-dry-run")).stdout
-    manifest = out.split("MANIFEST:", 1)[1]
+    manifest = out.split("MANIFEST:", 1)[1].split("\nNOTES:", 1)[0]
     assert_backup_injected(load_docs(manifest), release="demo")
 
 
