@@ -127,9 +127,9 @@ def render(overlays, release, namespace, files):
 
 def _add_integration_commands() -> None:
     """The edges for Helm 4, ArgoCD and kustomize live in their own modules."""
-    from renderer import argocd
+    from renderer import argocd, kustomize
 
-    for command in (lasterror.command, argocd.command):
+    for command in (lasterror.command, argocd.command, kustomize.plugin_command, kustomize.krm_command):
         main.add_command(command)
 
 
