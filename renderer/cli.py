@@ -120,6 +120,8 @@ def render(overlays, release, namespace, files):
         rendered = run_render(overlays, release, namespace, files)
     except RenderError as error:
         fail(error)
+    except Exception as exc:  # a bug must still fail like bad input: one line, no stdout
+        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
     warn(rendered.notices)
     rendered.output.write(sys.stdout.buffer)
     sys.stdout.buffer.flush()

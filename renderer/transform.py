@@ -86,7 +86,7 @@ def _clusters(docs, context: Context) -> list[_Found]:
 
 
 def _found(index: int, item: int | None, obj: dict, context: Context) -> _Found:
-    metadata = obj.get("metadata") or {}
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     name = str(metadata.get("name") or "")
     where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
     labels = metadata.get("labels") or {}

@@ -31,7 +31,23 @@ class Target:
     release: str | None  # --release, else the app.kubernetes.io/instance label
 
 
+# Fields we read or write, and the type the API server would demand of them.
+_SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
+           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict))
+
+
+def check_shape(target: Target) -> None:
+    """A Cluster whose fields have the wrong type is bad input, not a crash."""
+    for path, kind in _SHAPES:
+        value = target.cluster
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, kind):
+            raise RenderError(target.where, f"{path} must be a {'mapping' if kind is dict else 'list'}")
+
+
 def edit(entry: Entry, overlay: Overlay, target: Target) -> ClusterEdit:
+    check_shape(target)
     name = meta.cluster_name(target.cluster)
     lineage, notices = decide(entry, overlay, name, target.release, target.where)
     result = ClusterEdit(copy.deepcopy(target.cluster), notices=notices, lineage=lineage)

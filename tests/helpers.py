@@ -1,0 +1,35 @@
+"""What the tests share: paths to the upstream data and a way to run the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+REAL = SHARED / "fixtures" / "real"
+CRDS = SHARED / "crds"
+FIXTURES = REPO / "fixtures"
+CLI = [sys.executable, "-m", "renderer"]
+
+
+def run_cli(*args: str, stdin: bytes = b"", env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run `cnpg-render` as a subprocess, the way Helm and ArgoCD do."""
+    full_env = {k: v for k, v in os.environ.items() if k != "CNPG_RENDER_OVERLAY"}
+    full_env.update(env or {})
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, env=full_env, cwd=cwd or REPO,
+                          timeout=60)
+
+
+def documents(text: str | bytes) -> list:
+    """All documents of a stream, parsed (for assertions, never for the product)."""
+    from renderer import yamlcodec
+    import yaml
+
+    return [d for d in yaml.load_all(text, Loader=yamlcodec.Loader) if d is not None]
+
+
+def by_kind(docs: list, kind: str) -> list[dict]:
+    return [d for d in docs if isinstance(d, dict) and d.get("kind") == kind]

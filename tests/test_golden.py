@@ -1,0 +1,58 @@
+"""Golden tests: every folder under fixtures/golden/ is a case rendered by the real CLI.
+
+A case holds `input.yaml` (or `input.ref`, naming a file of ../shared/fixtures/real),
+`overlay.yaml`, `expected.yaml`, and optionally `args` (one CLI argument per line) and
+`expected.stderr`. `make fixtures` (CNPG_RENDER_REGEN=1) rewrites the expectations for
+review when a change is intended."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.helpers import FIXTURES, REAL, run_cli
+
+GOLDEN = FIXTURES / "golden"
+CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
+REGEN = os.environ.get("CNPG_RENDER_REGEN") == "1"
+
+
+def case_input(case) -> bytes:
+    ref = case / "input.ref"
+    if ref.exists():
+        return (REAL / ref.read_text().strip()).read_bytes()
+    return (case / "input.yaml").read_bytes()
+
+
+def case_args(case) -> list[str]:
+    args_file = case / "args"
+    return args_file.read_text().split("\n") if args_file.exists() else []
+
+
+def render_case(case):
+    args = ["render", "--overlay", str(case / "overlay.yaml"), *[a for a in case_args(case) if a]]
+    return run_cli(*args, stdin=case_input(case))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_case_renders_as_expected(case):
+    result = render_case(case)
+    assert result.returncode == 0, result.stderr.decode()
+    if REGEN:
+        (case / "expected.yaml").write_bytes(result.stdout)
+        stderr = result.stderr.decode()
+        (case / "expected.stderr").write_text(stderr) if stderr else (case / "expected.stderr").unlink(missing_ok=True)
+    assert result.stdout == (case / "expected.yaml").read_bytes()
+    expected_stderr = case / "expected.stderr"
+    assert result.stderr.decode() == (expected_stderr.read_text() if expected_stderr.exists() else "")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_case_is_idempotent(case):
+    """Rendering the output again with the same overlay gives the same bytes."""
+    first = render_case(case)
+    args = ["render", "--overlay", str(case / "overlay.yaml"), *[a for a in case_args(case) if a]]
+    second = run_cli(*args, stdin=first.stdout)
+    assert second.returncode == 0, second.stderr.decode()
+    assert second.stdout == first.stdout

@@ -1,0 +1,84 @@
+"""The stream layer: cutting without parsing, and joining back byte for byte."""
+
+from __future__ import annotations
+
+import pytest
+
+from renderer import stream
+from tests.helpers import REAL
+
+ODD_STREAMS = [
+    b"",
+    b"---\n",
+    b"a: 1\n",
+    b"a: 1",
+    b"---\na: 1\n---\nb: 2\n",
+    b"a: 1\n...\n---\nb: 2\n",
+    b"--- # comment\na: 1\n",
+    b"# only a comment\n",
+    b"\xef\xbb\xbf---\na: 1\n",
+    b"---\r\na: 1\r\n---\r\nb: 2\r\n",
+    b"%YAML 1.1\n---\na: 1\n",
+    b"a: |\n  --- indented\n  text\n",
+    b"---\n---\n---\n",
+]
+
+
+@pytest.mark.parametrize("data", ODD_STREAMS)
+def test_chunks_concatenate_back_to_the_input(data):
+    assert b"".join(bytes(c.raw) for c in stream.split(data)) == data
+
+
+def test_split_cuts_at_separators_and_end_markers():
+    chunks = stream.split(b"a: 1\n...\n---\nb: 2\n--- # c\nc: 3\n")
+    assert [bytes(c.raw) for c in chunks] == [b"a: 1\n...\n", b"---\nb: 2\n", b"--- # c\nc: 3\n"]
+
+
+def test_indented_separator_is_not_a_cut():
+    assert len(stream.split(b"a: |\n  ---\n  x\n")) == 1
+
+
+def test_candidate_needs_cnpg_group_and_cluster_text():
+    assert stream.split(b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n")[0].is_candidate()
+    assert not stream.split(b"apiVersion: v1\nkind: ConfigMap\n")[0].is_candidate()
+    assert stream.split(b"metadata:\n  annotations: {cnpg-render.io/generated-for: x}\n")[0].is_candidate()
+
+
+def test_kube_prometheus_stack_has_no_candidates():
+    chunks = stream.split((REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes())
+    assert len(chunks) > 100 and not [c for c in chunks if c.is_candidate()]
+
+
+def test_head_keeps_bom_separator_and_comments():
+    chunk = stream.split(b"\xef\xbb\xbf--- # top\n# Source: x/y.yaml\n\nkind: Cluster\n")[0]
+    assert chunk.head == b"\xef\xbb\xbf--- # top\n# Source: x/y.yaml\n\n"
+    assert chunk.source_line == b"# Source: x/y.yaml"
+    assert chunk.body.startswith("--- # top")
+
+
+def test_rewrite_keeps_crlf_and_end_marker():
+    chunk = stream.split(b"---\r\nkind: Cluster\r\n...\r\n")[0]
+    assert chunk.rewrite({"kind": "Cluster", "x": 1}, needs_separator=True) == b"---\r\nkind: Cluster\r\nx: 1\r\n...\r\n"
+
+
+def test_rewrite_adds_a_separator_only_when_needed():
+    chunk = stream.split(b"# Source: a\nkind: Cluster\n")[0]
+    assert chunk.rewrite({"k": 1}, needs_separator=False) == b"# Source: a\nk: 1\n"
+    assert chunk.rewrite({"k": 1}, needs_separator=True) == b"---\n# Source: a\nk: 1\n"
+
+
+def test_rewrite_keeps_json_as_json():
+    chunk = stream.split(b'---\n{"kind": "Cluster"}\n')[0]
+    assert chunk.rewrite({"kind": "Cluster"}, needs_separator=True) == b'---\n{\n  "kind": "Cluster"\n}\n'
+
+
+def test_companion_carries_source_line():
+    chunk = stream.split(b"---\n# Source: demo/templates/cluster.yaml\nkind: Cluster\n")[0]
+    assert chunk.companion({"kind": "Secret"}) == b"---\n# Source: demo/templates/cluster.yaml\nkind: Secret\n"
+
+
+def test_output_adds_a_newline_between_pieces_when_missing():
+    out = stream.Output()
+    out.append(b"a: 1")
+    out.append(b"---\nb: 2\n")
+    assert out.getvalue() == b"a: 1\n---\nb: 2\n"
