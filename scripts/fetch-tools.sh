@@ -56,6 +56,7 @@ fetch_one() {
     return 0
   fi
   echo "fetch-tools: $dir <- npm $pkg" >&2
+  command -v npm >/dev/null 2>&1 || { echo "fetch-tools: npm is required (Debian: apt-get install npm)" >&2; return 1; }
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
   (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
