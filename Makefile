@@ -44,3 +44,6 @@ fixtures: venv
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .hypothesis
+
+bench: venv
+	$(PY) bench/bench.py

@@ -52,28 +52,28 @@ def overlay_paths(overlays: tuple[str, ...]) -> list[str]:
     return paths
 
 
-def read_inputs(files: tuple[str, ...]) -> bytes:
-    """The input stream: files in order (a `---` between them), or stdin."""
-    parts = []
+def read_inputs(files: tuple[str, ...]) -> bytearray:
+    """The input stream: files in order (a `---` between them), or stdin. Read into
+    one growing buffer, so a 100 MB stream costs 100 MB, not twice that."""
+    out = bytearray()
     for name in files or ("-",):
-        if name == "-":
-            parts.append(sys.stdin.buffer.read())
-            continue
+        start = len(out)
+        if out and not out.endswith(b"\n"):
+            out += b"\n"
+        separator_at = len(out)
         try:
-            with open(name, "rb") as handle:
-                parts.append(handle.read())
+            _read_into(out, sys.stdin.buffer if name == "-" else open(name, "rb"))
         except OSError as exc:
             raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
-    return _concatenate(parts)
-
-
-def _concatenate(parts: list[bytes]) -> bytes:
-    out = b""
-    for part in parts:
-        if out and part.strip():
-            out += (b"" if out.endswith(b"\n") else b"\n") + (b"" if part.startswith(b"---") else b"---\n")
-        out += part
+        if start and out[separator_at:].strip() and not out.startswith(b"---", separator_at):
+            out[separator_at:separator_at] = b"---\n"
     return out
+
+
+def _read_into(out: bytearray, handle) -> None:
+    with handle:
+        while block := handle.read1(1 << 20):
+            out += block
 
 
 def fail(error: RenderError) -> "NoReturn":  # noqa: F821

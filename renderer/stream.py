@@ -14,7 +14,10 @@ from functools import cached_property
 from renderer import yamlcodec
 
 BOM = b"\xef\xbb\xbf"
-_MARKER = re.compile(rb"^(---|\.\.\.)(?=[ \t\r\n]|$)", re.M)
+# A marker at the start of a line. Searching for the newline before it (instead of
+# `^` with re.M) lets the regex engine skip ahead with a fast literal scan.
+_MARKER = re.compile(rb"\n(---|\.\.\.)(?=[ \t\r\n]|\Z)")
+_FIRST_MARKER = re.compile(rb"(---|\.\.\.)(?=[ \t\r\n]|\Z)")
 # Lines kept when a document is rewritten: directives, blank and comment lines, and a
 # `---` line that carries nothing but an optional comment.
 _HEAD_LINE = re.compile(rb"(?:%[^\n]*|---[ \t]*(?:#[^\n]*)?\r?|[ \t]*(?:#[^\n]*)?\r?)\n")
@@ -22,8 +25,8 @@ _SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
 _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
 # A document can only be a target (a CNPG Cluster, a List holding one, or an object
 # we generated on an earlier pass) if its text holds one of these.
-_CNPG = b"cnpg.io/"
 OURS = b"cnpg-render.io/"
+_CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
 
 
 @dataclass(eq=False)
@@ -43,9 +46,12 @@ class Chunk:
     def is_candidate(self) -> bool:
         """Cheap text test, no copy: can this document be a target?"""
         buf, start, end = self.buf, self.start, self.end
-        if buf.find(OURS, start, end) >= 0:
+        found = _CNPG_OR_OURS.search(buf, start, end)
+        if found is None:
+            return False
+        if found.group(0) == OURS or buf.find(b"Cluster", start, end) >= 0:
             return True
-        return buf.find(_CNPG, start, end) >= 0 and buf.find(b"Cluster", start, end) >= 0
+        return buf.find(OURS, found.end(), end) >= 0
 
     @cached_property
     def data(self) -> bytes:
@@ -119,13 +125,15 @@ def _bom_split(head: bytes, separator: bytes) -> bytes:
 def split(buf: bytes) -> list[Chunk]:
     """Cut the stream at document markers; the chunks concatenate back to `buf`."""
     cuts = {0, len(buf)}
-    if buf.startswith(BOM) and _MARKER.match(buf, len(BOM)):
-        cuts.add(len(BOM))
-    for m in _MARKER.finditer(buf):
-        if m.group(1) == b"---":
-            cuts.add(m.start())
+    bom = len(BOM) if buf.startswith(BOM) else 0
+    first = _FIRST_MARKER.match(buf, bom)
+    markers = [(first.start(), first.group(1), first.end())] if first else []
+    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf)]
+    for start, marker, end in markers:
+        if marker == b"---":
+            cuts.add(start if start != bom else 0)  # a BOM stays with the first document
         else:
-            eol = buf.find(b"\n", m.end())
+            eol = buf.find(b"\n", end)
             cuts.add(len(buf) if eol < 0 else eol + 1)
     ordered = sorted(cuts)
     chunks: list[Chunk] = []

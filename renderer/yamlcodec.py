@@ -7,8 +7,6 @@ style in the order the mapping was built, never with aliases."""
 
 from __future__ import annotations
 
-import json
-
 import yaml
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -61,6 +59,8 @@ def load(text: str | bytes):
 def dump(obj, *, as_json: bool = False, newline: str = "\n") -> str:
     """Serialize one document; JSON input stays JSON, CRLF input stays CRLF."""
     if as_json:
+        import json
+
         text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
     else:
         text = yaml.dump(obj, Dumper=Dumper, sort_keys=False, default_flow_style=False,

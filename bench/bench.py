@@ -1,0 +1,154 @@
+"""`make bench`: cnpg-render against baselines measured in the same run.
+
+(a) startup + pass-through: cnpg-render vs the floor of any post-renderer built on our
+    dependencies (this venv's Python importing yaml and click and copying stdin to
+    stdout), on the kube-prometheus-stack render plus one TrueCharts Cluster;
+(b) throughput and memory on a ~100 MB stream (that render repeated, plus 500 Clusters
+    matched by one glob entry);
+(c) vs `kubectl kustomize` applying an equivalent JSON patch to the 5 MB input.
+Figures are medians; compare the ratios, not the absolute times."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REAL = REPO.parent / "shared" / "fixtures" / "real"
+BIN = Path(sys.executable).parent
+RENDER = [str(BIN / "cnpg-render"), "render"]
+FLOOR = [sys.executable, "-c", "import sys, yaml, click; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
+PEAK_RSS = ("import resource, subprocess, sys\n"
+            "with open(sys.argv[1], 'rb') as f: subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+TRUECHARTS_OVERLAY = """credentials:
+  s3: {type: s3, url: "https://s3.example.com", bucket: my-bucket, path: truecharts, accessKey: AKIAEXAMPLE, secretKey: secretEXAMPLE}
+cnpg:
+  main:
+    mode: recovery
+    backups: {enabled: true, credentials: s3, revision: "1"}
+    recovery: {credentials: s3}
+"""
+GLOB_OVERLAY = """credentials:
+  s3: {type: s3, bucket: many, accessKey: AKIAEXAMPLE, secretKey: secretEXAMPLE}
+cnpg:
+  fleet:
+    match: {name: "fleet-*"}
+    backups: {enabled: true, credentials: s3}
+"""
+FLEET_CLUSTER = """---
+# Source: fleet/templates/cluster.yaml
+apiVersion: postgresql.cnpg.io/v1
+kind: Cluster
+metadata:
+  name: fleet-{i}
+  namespace: fleet
+  labels: {{app.kubernetes.io/instance: fleet}}
+spec:
+  instances: 1
+  storage: {{size: 1Gi}}
+  bootstrap:
+    initdb: {{database: app, owner: app}}
+"""
+
+
+def timed(cmd: list[str], stdin_path: Path) -> float:
+    with open(stdin_path, "rb") as stdin:
+        start = time.perf_counter()
+        subprocess.run(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - start
+
+
+def medians(commands: dict[str, list[str]], stdin_path: Path, runs: int) -> dict[str, float]:
+    """Interleaved runs, so a noisy moment hits every command alike."""
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            samples[name].append(timed(cmd, stdin_path))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def peak_rss_mb(cmd: list[str], stdin_path: Path) -> float:
+    out = subprocess.run([sys.executable, "-c", PEAK_RSS, str(stdin_path), *cmd], capture_output=True, check=True)
+    return int(out.stdout) / 1024
+
+
+def startup(work: Path, runs: int) -> None:
+    data = work / "kps-plus-truecharts.yaml"
+    data.write_bytes((REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes()
+                     + (REAL / "truecharts-common-test-cnpg.yaml").read_bytes())
+    overlay = work / "truecharts.yaml"
+    overlay.write_text(TRUECHARTS_OVERLAY)
+    cmd = [*RENDER, "--overlay", str(overlay), "--release", "immich"]
+    result = medians({"floor": FLOOR, "cnpg-render": cmd}, data, runs)
+    print(f"(a) kube-prometheus-stack + 1 TrueCharts Cluster ({data.stat().st_size / 1e6:.1f} MB), median of {runs}:")
+    print(f"    floor (python + yaml + click, cat)  {result['floor'] * 1000:7.1f} ms")
+    print(f"    cnpg-render render                  {result['cnpg-render'] * 1000:7.1f} ms")
+    print(f"    ratio                               {result['cnpg-render'] / result['floor']:7.2f}x  (target <= 1.2x)")
+
+
+def throughput(work: Path, runs: int) -> None:
+    data = work / "big.yaml"
+    kps = (REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes()
+    with open(data, "wb") as out:
+        for _ in range(19):
+            out.write(kps)
+        for i in range(500):
+            out.write(FLEET_CLUSTER.format(i=i).encode())
+    overlay = work / "glob.yaml"
+    overlay.write_text(GLOB_OVERLAY)
+    cmd = [*RENDER, "--overlay", str(overlay), "--release", "fleet"]
+    result = medians({"floor": FLOOR, "cnpg-render": cmd}, data, runs)
+    size_mb = data.stat().st_size / 1e6
+    rss = peak_rss_mb(cmd, data)
+    print(f"(b) {size_mb:.0f} MB stream (kube-prometheus-stack x19 + 500 Clusters, one glob entry), median of {runs}:")
+    print(f"    floor                               {result['floor']:7.2f} s  ({size_mb / result['floor']:6.0f} MB/s)")
+    print(f"    cnpg-render                         {result['cnpg-render']:7.2f} s  ({size_mb / result['cnpg-render']:6.0f} MB/s, target >= 100)")
+    print(f"    peak RSS                            {rss:7.0f} MB  (input {size_mb:.0f} MB; target <= input + 50)")
+
+
+def kustomize(work: Path, runs: int) -> None:
+    kubectl = shutil.which("kubectl", path=f"{REPO / '.tools' / 'helm4'}:{os.environ.get('PATH', '')}")
+    if not kubectl:
+        print("(c) skipped: no kubectl (run `make tools`)")
+        return
+    data = work / "kps-plus-cluster.yaml"
+    data.write_bytes((REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes()
+                     + (REPO / "fixtures" / "inputs" / "cluster-main.yaml").read_bytes())
+    kdir = work / "kustomize"
+    kdir.mkdir()
+    shutil.copy(data, kdir / "input.yaml")
+    (kdir / "kustomization.yaml").write_text(
+        "resources: [input.yaml]\npatches:\n- target: {group: postgresql.cnpg.io, version: v1, kind: Cluster, name: demo-cnpg-main}\n"
+        "  patch: |\n    - op: add\n      path: /spec/backup\n"
+        "      value: {barmanObjectStore: {destinationPath: 's3://my-bucket/demo/cnpg', serverName: demo-cnpg-main}}\n")
+    overlay = REPO / "fixtures" / "overlays" / "backups.yaml"
+    result = medians({"kubectl kustomize": [kubectl, "kustomize", str(kdir)],
+                      "cnpg-render": [*RENDER, "--overlay", str(overlay)]}, data, runs)
+    print(f"(c) equivalent patch on the 5 MB input, median of {runs} ({kubectl}):")
+    print(f"    kubectl kustomize                   {result['kubectl kustomize'] * 1000:7.1f} ms")
+    print(f"    cnpg-render                         {result['cnpg-render'] * 1000:7.1f} ms")
+    print(f"    speed-up                            {result['kubectl kustomize'] / result['cnpg-render']:7.1f}x  (target >= 10x)")
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    # Installed packages ship bytecode; an editable checkout (with PYTHONDONTWRITEBYTECODE
+    # set, as on CI machines) would otherwise be compiled on every run.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "renderer")], check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        startup(work, 5 if quick else 21)
+        throughput(work, 1 if quick else 3)
+        kustomize(work, 3 if quick else 7)
+
+
+if __name__ == "__main__":
+    main()
