@@ -127,6 +127,60 @@ def render(overlays, release, namespace, files):
     sys.stdout.buffer.flush()
 
 
+@main.command()
+def schema():
+    """Print the overlay's JSON Schema (for editors: yaml-language-server)."""
+    import json
+
+    from renderer.overlay.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@overlay_option
+@release_option
+@namespace_option
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def diff(overlays, release, namespace, color, files):
+    """Show, per document, what render changes (secret values masked)."""
+    from renderer.report import colour, document_diffs
+
+    try:
+        rendered = run_render(overlays, release, namespace, files)
+    except RenderError as error:
+        fail(error)
+    warn(rendered.notices)
+    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
+    for _, lines in document_diffs(rendered):
+        for line in lines:
+            click.echo(colour(line.rstrip("\n")) if coloured else line.rstrip("\n"), color=coloured)
+
+
+@main.command()
+@overlay_option
+@release_option
+@namespace_option
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def plan(overlays, release, namespace, output, files):
+    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules."""
+    from renderer.report import plan_rows, plan_table
+
+    try:
+        rendered = run_render(overlays, release, namespace, files)
+    except RenderError as error:
+        fail(error)
+    rows = plan_rows(rendered)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(plan_table(rows))
+
+
 def _add_integration_commands() -> None:
     """The edges for Helm 4, ArgoCD and kustomize live in their own modules."""
     from renderer import argocd, kustomize
