@@ -23,11 +23,33 @@ Examples:
 """
 
 
+# The edges for Helm 4, ArgoCD and kustomize live in their own modules, imported only
+# when their command runs, so `render` does not pay for them.
+LAZY_COMMANDS = {
+    "argocd-generate": ("renderer.argocd", "command"),
+    "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
+    "krm": ("renderer.kustomize", "krm_command"),
+    "last-error": ("renderer.lasterror", "command"),
+}
+
+
 class DefaultToRender(click.Group):
-    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`."""
+    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`; the edge
+    commands are loaded on demand."""
+
+    def list_commands(self, ctx):
+        return sorted([*self.commands, *LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx, args):
-        known = set(self.commands) | {"--help", "-h", "--version"}
+        known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
         if args and args[0] not in known:
             args = ["render", *args]
         elif not args and not sys.stdin.isatty():
@@ -79,6 +101,9 @@ def _read_into(out: bytearray, handle) -> None:
 def fail(error: RenderError) -> "NoReturn":  # noqa: F821
     line = f"cnpg-render: error: {error}"
     click.echo(line, err=True)
+    from renderer import lasterror
+
+    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
     sys.exit(1)
 
 
