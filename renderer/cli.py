@@ -23,11 +23,33 @@ Examples:
 """
 
 
+# The edges for Helm 4, ArgoCD and kustomize live in their own modules, imported only
+# when their command runs, so `render` does not pay for them.
+LAZY_COMMANDS = {
+    "argocd-generate": ("renderer.argocd", "command"),
+    "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
+    "krm": ("renderer.kustomize", "krm_command"),
+    "last-error": ("renderer.lasterror", "command"),
+}
+
+
 class DefaultToRender(click.Group):
-    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`."""
+    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`; the edge
+    commands are loaded on demand."""
+
+    def list_commands(self, ctx):
+        return sorted([*self.commands, *LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx, args):
-        known = set(self.commands) | {"--help", "-h", "--version"}
+        known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
         if args and args[0] not in known:
             args = ["render", *args]
         elif not args and not sys.stdin.isatty():
@@ -79,6 +101,9 @@ def _read_into(out: bytearray, handle) -> None:
 def fail(error: RenderError) -> "NoReturn":  # noqa: F821
     line = f"cnpg-render: error: {error}"
     click.echo(line, err=True)
+    from renderer import lasterror
+
+    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
     sys.exit(1)
 
 
@@ -124,3 +149,93 @@ def render(overlays, release, namespace, files):
     warn(rendered.notices)
     rendered.output.write(sys.stdout.buffer)
     sys.stdout.buffer.flush()
+
+
+@main.command()
+def schema():
+    """Print the overlay's JSON Schema (for editors: yaml-language-server)."""
+    import json
+
+    from renderer.overlay.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@overlay_option
+@release_option
+@namespace_option
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def diff(overlays, release, namespace, color, files):
+    """Show, per document, what render changes (secret values masked)."""
+    from renderer.report import colour, document_diffs
+
+    try:
+        rendered = run_render(overlays, release, namespace, files)
+    except RenderError as error:
+        fail(error)
+    warn(rendered.notices)
+    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
+    for _, lines in document_diffs(rendered):
+        for line in lines:
+            click.echo(colour(line.rstrip("\n")) if coloured else line.rstrip("\n"), color=coloured)
+
+
+@main.command()
+@overlay_option
+@release_option
+@namespace_option
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def plan(overlays, release, namespace, output, files):
+    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules."""
+    from renderer.report import plan_rows, plan_table
+
+    try:
+        rendered = run_render(overlays, release, namespace, files)
+    except RenderError as error:
+        fail(error)
+    rows = plan_rows(rendered)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(plan_table(rows))
+
+
+@main.command()
+@click.option("--crds", "crds", metavar="DIR", type=click.Path(exists=True, file_okay=False),
+              help="Directory of CRDs (e.g. `kubectl get crd clusters.postgresql.cnpg.io -o yaml`). "
+                   "Without it only the admission rules are checked.")
+@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+def validate(crds, files):
+    """Check the CNPG objects of a stream against CRD schemas and admission rules.
+
+    Prints one line per problem (document index, kind/name, field) and exits 1 if any."""
+    from renderer import validate as checks
+    from renderer.render import cnpg_documents
+
+    try:
+        schemas = _schemas(crds)
+        problems = [p for index, obj in cnpg_documents(read_inputs(files))
+                    for p in checks.check(obj, schemas, index)]
+    except RenderError as error:
+        fail(error)
+    for problem in problems:
+        click.echo(f"cnpg-render: invalid: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _schemas(directory):
+    from renderer import validate as checks
+
+    if directory is None:
+        click.echo("cnpg-render: warning: no --crds: checking admission rules only", err=True)
+        return None
+    try:
+        return checks.Schemas.from_dir(directory)
+    except ValueError as exc:
+        raise RenderError(directory, str(exc)) from None

@@ -77,3 +77,18 @@ def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
         for obj in edit.after:
             out.append(chunk.companion(obj))
     return out
+
+
+def cnpg_documents(buf: bytes):
+    """(index, object) for every CNPG object of a stream, List items included; other
+    documents are not parsed."""
+    from renderer import validate
+
+    for chunk in stream.split(buf):
+        if stream.CNPG_TEXT not in chunk.data:
+            continue
+        obj = _load(chunk)
+        items = obj.get("items") if isinstance(obj, dict) and obj.get("kind") == "List" else [obj]
+        for item in items if isinstance(items, list) else []:
+            if validate.is_cnpg_object(item):
+                yield chunk.index, item

@@ -26,6 +26,7 @@ _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
 # A document can only be a target (a CNPG Cluster or ScheduledBackup, a List holding
 # one, or an object we generated on an earlier pass) if its text holds one of these.
 OURS = b"cnpg-render.io/"
+CNPG_TEXT = b"cnpg.io/"
 _CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
 
 

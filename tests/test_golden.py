@@ -11,7 +11,9 @@ import os
 
 import pytest
 
-from tests.helpers import FIXTURES, REAL, run_cli
+from renderer import validate
+from renderer.render import cnpg_documents
+from tests.helpers import CRDS, FIXTURES, REAL, run_cli
 
 GOLDEN = FIXTURES / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
@@ -56,3 +58,17 @@ def test_golden_case_is_idempotent(case):
     second = run_cli(*args, stdin=first.stdout)
     assert second.returncode == 0, second.stderr.decode()
     assert second.stdout == first.stdout
+
+
+@pytest.fixture(scope="module")
+def schemas():
+    return validate.Schemas.from_dir(CRDS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_output_validates_against_the_crds_and_admission_rules(case, schemas):
+    objects = list(cnpg_documents((case / "expected.yaml").read_bytes()))
+    assert objects
+    for index, obj in objects:
+        assert schemas.covers(obj), obj.get("kind")
+        assert validate.check(obj, schemas, index) == []

@@ -4,14 +4,9 @@ the rest of the code can trust the model."""
 
 from __future__ import annotations
 
-import re
-
 from renderer import providers
 from renderer.errors import RenderError
 from renderer.overlay.model import Entry, Overlay, PitrTarget, ScheduledBackup
-
-_DESCRIPTORS = re.compile(r"^@(yearly|annually|monthly|weekly|daily|midnight|hourly|every\s+\S+)$")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*?/,\-]+$")
 
 
 def check(overlay: Overlay) -> None:
@@ -71,15 +66,18 @@ def check_pitr(pitr: PitrTarget) -> None:
 
 def check_schedule(schedule: ScheduledBackup) -> None:
     """CNPG parses schedules with robfig/cron *with seconds first*: a Unix 5-field
-    schedule is silently shifted (`0 0 * * *` runs every hour), so refuse it."""
+    schedule is silently shifted (`0 0 * * *` runs every hour), so refuse it; anything
+    else must parse as the operator parses it."""
+    from renderer import cron
+
     text = schedule.schedule.strip()
-    if _DESCRIPTORS.match(text):
-        return
-    fields = text.split()
     where = schedule.where("schedule")
-    if len(fields) == 5:
+    six = cron.six_field_form(text)
+    if six is not None:
         raise RenderError(where, f"'{text}' has 5 fields, but CNPG's cron has seconds first "
-                                 f"(CNPG would run it every hour); write '0 {text}'")
-    if len(fields) != 6 or not all(_CRON_FIELD.match(f) for f in fields):
-        raise RenderError(where, f"'{text}' is not a 6-field CNPG cron (sec min hour dom month dow) "
-                                 "or a descriptor such as @daily")
+                                 f"(CNPG would run it every hour); write '{six}'")
+    try:
+        cron.parse(text)
+    except cron.CronError as exc:
+        raise RenderError(where, f"'{text}' is not a CNPG cron schedule (sec min hour dom month dow, "
+                                 f"or a descriptor such as @daily): {exc}") from None

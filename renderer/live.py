@@ -1,0 +1,165 @@
+"""Read the live write lineage of CNPG Clusters from `kubectl get -o yaml` output.
+
+Why: the renderer decides a Cluster's next lineage (``serverName = base-r<revision>``).
+Comparing that with what the running Cluster writes to today tells whether a render
+would move the archive (expected after a restore) or silently point a running
+Cluster at another folder (a mistake worth flagging).
+
+The parse is pure (text in, LiveCluster out); :func:`read_kubectl` only adds the
+subprocess call.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import yaml
+
+PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
+CLUSTER_KIND = ("postgresql.cnpg.io", "Cluster")
+OBJECTSTORE_KIND = ("barmancloud.cnpg.io", "ObjectStore")
+KUBECTL_TIMEOUT = 60
+
+
+class LiveReadError(Exception):
+    """kubectl is missing or failed, or its output is not Kubernetes YAML (one line)."""
+
+
+@dataclass(frozen=True)
+class LiveCluster:
+    """Where a running Cluster writes backups and WAL.
+
+    ``archiver`` is ``"barmanObjectStore"`` (in-tree), ``"plugin"`` (barman-cloud
+    plugin) or None (no object-store backups). For the plugin the destinationPath
+    lives in the ObjectStore named ``barman_object_name``; it is None when that
+    ObjectStore was not part of the input.
+    """
+
+    namespace: str
+    name: str
+    backup_destination_path: str | None
+    backup_server_name: str | None
+    annotations: dict[str, str] = field(default_factory=dict)
+    archiver: str | None = None
+    barman_object_name: str | None = None
+
+
+def _group(api_version: str) -> str:
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
+
+
+def _kind_of(obj: dict) -> tuple[str, str]:
+    return _group(str(obj.get("apiVersion", ""))), str(obj.get("kind", ""))
+
+
+def iter_objects(text: str) -> Iterable[dict]:
+    """Every object in a YAML stream, with ``kind: List`` documents flattened.
+
+    Accepts what ``kubectl get … -o yaml`` prints (a v1 List), a single object, or a
+    multi-document stream of either.
+    """
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise LiveReadError(f"live input is not valid YAML{where}") from None
+    stack = [d for d in reversed(docs) if d is not None]
+    while stack:
+        doc = stack.pop()
+        if not isinstance(doc, dict):
+            raise LiveReadError(f"live input holds a {type(doc).__name__}, expected Kubernetes objects")
+        if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
+            stack.extend(reversed(doc.get("items") or []))
+        else:
+            yield doc
+
+
+def _meta(obj: dict) -> tuple[str, str]:
+    meta = obj.get("metadata") or {}
+    return str(meta.get("namespace") or "default"), str(meta.get("name") or "")
+
+
+def object_store_paths(objects: Iterable[dict]) -> dict[tuple[str, str], str]:
+    """(namespace, name) -> spec.configuration.destinationPath of each ObjectStore."""
+    paths: dict[tuple[str, str], str] = {}
+    for obj in objects:
+        if _kind_of(obj) == OBJECTSTORE_KIND:
+            dest = ((obj.get("spec") or {}).get("configuration") or {}).get("destinationPath")
+            if dest:
+                paths[_meta(obj)] = str(dest)
+    return paths
+
+
+def _plugin_entry(spec: dict) -> dict | None:
+    """The enabled barman-cloud plugin entry (``enabled`` defaults to true), if any."""
+    for entry in spec.get("plugins") or []:
+        if isinstance(entry, dict) and entry.get("name") == PLUGIN_NAME and entry.get("enabled", True) is not False:
+            return entry
+    return None
+
+
+def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCluster:
+    """The write lineage of one Cluster.
+
+    In-tree ``spec.backup.barmanObjectStore`` wins when present: it is the WAL archiver
+    (the webhook rejects it next to an archiver plugin). serverName defaults to the
+    Cluster name on both paths, as the operator and the plugin do.
+    """
+    namespace, name = _meta(obj)
+    spec = obj.get("spec") or {}
+    annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
+    store = (spec.get("backup") or {}).get("barmanObjectStore")
+    if isinstance(store, dict):
+        return LiveCluster(namespace, name, store.get("destinationPath"), store.get("serverName") or name,
+                           annotations, archiver="barmanObjectStore")
+    plugin = _plugin_entry(spec)
+    if plugin is not None:
+        params = plugin.get("parameters") or {}
+        store_name = params.get("barmanObjectName")
+        dest = stores.get((namespace, store_name)) if store_name else None
+        return LiveCluster(namespace, name, dest, params.get("serverName") or name, annotations,
+                           archiver="plugin", barman_object_name=store_name)
+    return LiveCluster(namespace, name, None, None, annotations)
+
+
+def parse_live(text: str) -> list[LiveCluster]:
+    """All Clusters in ``text`` (kubectl YAML), plugin lineages resolved against any
+    ObjectStores in the same input. Other kinds are ignored."""
+    objects = list(iter_objects(text))
+    stores = object_store_paths(objects)
+    return [cluster_from_object(o, stores) for o in objects if _kind_of(o) == CLUSTER_KIND]
+
+
+def _kubectl_get(resource: str, context: str | None, kubectl: str) -> str:
+    """``kubectl get <resource> -A -o yaml``; raises LiveReadError with one line."""
+    cmd = [kubectl, "get", resource, "-A", "-o", "yaml"]
+    if context:
+        cmd += ["--context", context]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT, check=False)
+    except FileNotFoundError:
+        raise LiveReadError(f"kubectl not found ({kubectl!r}): install it or put it on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise LiveReadError(f"kubectl get {resource} timed out after {KUBECTL_TIMEOUT}s") from None
+    if proc.returncode != 0:
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        detail = lines[-1] if lines else "no error output"
+        raise LiveReadError(f"kubectl get {resource} failed (rc={proc.returncode}): {detail}")
+    return proc.stdout
+
+
+def read_kubectl(context: str | None = None, kubectl: str = "kubectl") -> list[LiveCluster]:
+    """Read every Cluster from the current (or given) kube context.
+
+    ObjectStores are fetched only when some Cluster uses the plugin, so clusters
+    without the plugin CRD installed need just the one call.
+    """
+    text = _kubectl_get("clusters.postgresql.cnpg.io", context, kubectl)
+    clusters = parse_live(text)
+    if any(c.archiver == "plugin" and c.barman_object_name for c in clusters):
+        stores_text = _kubectl_get("objectstores.barmancloud.cnpg.io", context, kubectl)
+        clusters = parse_live(text + "\n---\n" + stores_text)
+    return clusters

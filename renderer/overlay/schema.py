@@ -1,0 +1,70 @@
+"""The overlay's JSON Schema, generated from the model: editors complete and check
+overlays with the very rules the loader applies (yaml-language-server modeline)."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Literal, Union
+
+from renderer.overlay.convert import hints
+from renderer.overlay.fields import yaml_fields, yaml_key
+from renderer.overlay.model import Overlay
+from renderer.sensitive import Sensitive
+
+_SCALARS = {str: {"type": "string"}, bool: {"type": "boolean"}, int: {"type": "integer"},
+            Sensitive: {"type": ["string", "integer"]}, dict: {"type": "object"}}
+
+
+def json_schema() -> dict:
+    definitions: dict = {}
+    root = _object(Overlay, definitions)
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "cnpg-render overlay",
+            **root, "definitions": definitions}
+
+
+def _object(cls, definitions: dict) -> dict:
+    properties, required = {}, []
+    for field in yaml_fields(cls):
+        properties[yaml_key(field)] = _field(field, hints(cls)[field.name], definitions)
+        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            required.append(yaml_key(field))
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    doc = cls.__doc__ or ""
+    if doc and not doc.startswith(cls.__name__ + "("):  # dataclass's generated signature is no doc
+        schema["description"] = " ".join(doc.split())
+    return {**schema, "required": required} if required else schema
+
+
+def _field(field: dataclasses.Field, tp, definitions: dict) -> dict:
+    custom = field.metadata.get("custom")
+    schema = dict(custom.schema) if custom else _type(tp, definitions)
+    if field.metadata.get("pattern"):
+        schema["pattern"] = field.metadata["pattern"]
+    if field.metadata.get("minimum") is not None:
+        schema["minimum"] = field.metadata["minimum"]
+    if field.metadata.get("doc"):
+        schema["description"] = field.metadata["doc"]
+    default = field.default
+    if default is not dataclasses.MISSING and default is not None and not dataclasses.is_dataclass(default):
+        schema["default"] = default
+    return schema
+
+
+def _type(tp, definitions: dict) -> dict:
+    origin = typing.get_origin(tp)
+    if origin is Union:
+        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
+        return {"anyOf": [_type(inner, definitions), {"type": "null"}]}
+    if origin is Literal:
+        return {"enum": list(typing.get_args(tp))}
+    if origin is list:
+        return {"type": "array", "items": _type(typing.get_args(tp)[0], definitions)}
+    if origin is dict:
+        return {"type": "object", "additionalProperties": _type(typing.get_args(tp)[1], definitions)}
+    if dataclasses.is_dataclass(tp):
+        if tp.__name__ not in definitions:
+            definitions[tp.__name__] = {}
+            definitions[tp.__name__] = _object(tp, definitions)
+        return {"$ref": f"#/definitions/{tp.__name__}"}
+    return dict(_SCALARS[tp])
