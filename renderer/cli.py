@@ -121,31 +121,36 @@ namespace_option = click.option("--namespace", "-n", metavar="NS",
                                 help="Namespace for added objects when the Cluster has none.")
 
 
+def render_inputs(command):
+    """The options and arguments every rendering command takes."""
+    for decorate in reversed((overlay_option, release_option, namespace_option)):
+        command = decorate(command)
+    return click.argument("files", nargs=-1, metavar="[FILE|-]...")(command)
+
+
 def run_render(overlays, release, namespace, files):
-    """Shared by every command that renders: returns the Rendered result."""
+    """Shared by every command that renders: the Rendered result, or the one-line
+    failure (a bug included: stdout stays empty either way)."""
     from renderer import overlay as overlay_model
     from renderer.render import render
     from renderer.transform import Context
 
-    loaded = overlay_model.load(overlay_paths(overlays))
-    return render(read_inputs(files), loaded, Context(release=release, namespace=namespace))
+    try:
+        loaded = overlay_model.load(overlay_paths(overlays))
+        return render(read_inputs(files), loaded, Context(release=release, namespace=namespace))
+    except RenderError as error:
+        fail(error)
+    except Exception as exc:
+        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
 
 
 @main.command()
-@overlay_option
-@release_option
-@namespace_option
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+@render_inputs
 def render(overlays, release, namespace, files):
     """Render: read manifests (files or stdin), write them with backups injected.
 
     Nothing is written to stdout unless the whole input was processed."""
-    try:
-        rendered = run_render(overlays, release, namespace, files)
-    except RenderError as error:
-        fail(error)
-    except Exception as exc:  # a bug must still fail like bad input: one line, no stdout
-        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
+    rendered = run_render(overlays, release, namespace, files)
     warn(rendered.notices)
     rendered.output.write(sys.stdout.buffer)
     sys.stdout.buffer.flush()
@@ -162,19 +167,13 @@ def schema():
 
 
 @main.command()
-@overlay_option
-@release_option
-@namespace_option
+@render_inputs
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
 def diff(overlays, release, namespace, color, files):
     """Show, per document, what render changes (secret values masked)."""
     from renderer.report import colour, document_diffs
 
-    try:
-        rendered = run_render(overlays, release, namespace, files)
-    except RenderError as error:
-        fail(error)
+    rendered = run_render(overlays, release, namespace, files)
     warn(rendered.notices)
     coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
     for _, lines in document_diffs(rendered):
@@ -183,19 +182,13 @@ def diff(overlays, release, namespace, color, files):
 
 
 @main.command()
-@overlay_option
-@release_option
-@namespace_option
+@render_inputs
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
 def plan(overlays, release, namespace, output, files):
     """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules."""
     from renderer.report import plan_rows, plan_table
 
-    try:
-        rendered = run_render(overlays, release, namespace, files)
-    except RenderError as error:
-        fail(error)
+    rendered = run_render(overlays, release, namespace, files)
     rows = plan_rows(rendered)
     if output == "json":
         import json
