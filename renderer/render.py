@@ -40,7 +40,8 @@ def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
 
 
 def _may_be_target(chunk: stream.Chunk) -> bool:
-    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data
+    """A document indented as a whole is legal YAML too; too rare to be clever about."""
+    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data or chunk.is_indented()
 
 
 def _load(chunk: stream.Chunk):

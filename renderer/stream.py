@@ -89,6 +89,10 @@ class Chunk:
     def has_separator(self) -> bool:
         return b"---" in self.head
 
+    def is_indented(self) -> bool:
+        """Does the content start with white space (a document indented as a whole)?"""
+        return self.data[len(self.head):len(self.head) + 1] in (b" ", b"\t")
+
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")
 

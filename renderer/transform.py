@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from renderer import cnpg, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, Target, edit
-from renderer.errors import Notice, document_where
+from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
 
 
@@ -86,7 +86,18 @@ def _clusters(docs, context: Context) -> list[_Found]:
             found.append(_found(index, None, obj, context))
         elif _is_list(obj):
             found += [_found(index, i, item, context) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
+    _refuse_duplicates(found)
     return found
+
+
+def _refuse_duplicates(found: list[_Found]) -> None:
+    """The same Cluster twice would get its companions twice; the API server would
+    keep only one of each, silently."""
+    seen: dict[tuple, _Found] = {}
+    for f in found:
+        first = seen.setdefault((f.namespace, f.name), f)
+        if first is not f:
+            raise RenderError(f.where, f"the same Cluster is also {first.where}")
 
 
 def _found(index: int, item: int | None, obj: dict, context: Context) -> _Found:
