@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
-.PHONY: all venv demo test bench fixtures clean
+.PHONY: all venv tools demo test e2e overhead bench fixtures clean
 
 all: test
 
@@ -21,15 +21,30 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/cnpg-render render --overlay example/overlay.yaml --release demo example/manifests.yaml
 
-test: venv realparts
-	$(PY) -m pytest -q -n 2
-
 # Real parts for the object-store/restore tests: PostgreSQL 15 (apt) and the
 # barman-cloud tools in .tools/barman-venv. Both scripts are no-ops when present.
 .PHONY: realparts
 realparts:
 	bash scripts/install-postgres.sh
 	bash scripts/barman-venv.sh
+
+# Real helm 3/4 + kubectl binaries for the e2e tests, fetched once (pinned + checksummed).
+tools: .tools/.fetched
+
+.tools/.fetched: scripts/fetch-tools.sh
+	scripts/fetch-tools.sh
+	touch $@
+
+test: venv tools realparts
+	$(PY) -m pytest -q -n 2
+
+# Only the tests that drive the real helm/kubectl binaries.
+e2e: venv tools
+	$(PY) -m pytest -q -n 2 -m e2e
+
+# Helm's own cost of post-rendering, with and without cnpg-render (medians + ratios).
+overhead: venv tools
+	$(PY) scripts/helm-overhead.py
 
 fixtures: venv
 	CNPG_RENDER_REGEN=1 $(PY) -m pytest -q tests/test_golden.py

@@ -23,11 +23,33 @@ Examples:
 """
 
 
+# The edges for Helm 4, ArgoCD and kustomize live in their own modules, imported only
+# when their command runs, so `render` does not pay for them.
+LAZY_COMMANDS = {
+    "argocd-generate": ("renderer.argocd", "command"),
+    "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
+    "krm": ("renderer.kustomize", "krm_command"),
+    "last-error": ("renderer.lasterror", "command"),
+}
+
+
 class DefaultToRender(click.Group):
-    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`."""
+    """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`; the edge
+    commands are loaded on demand."""
+
+    def list_commands(self, ctx):
+        return sorted([*self.commands, *LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, attribute = LAZY_COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def parse_args(self, ctx, args):
-        known = set(self.commands) | {"--help", "-h", "--version"}
+        known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
         if args and args[0] not in known:
             args = ["render", *args]
         elif not args and not sys.stdin.isatty():
@@ -79,6 +101,9 @@ def _read_into(out: bytearray, handle) -> None:
 def fail(error: RenderError) -> "NoReturn":  # noqa: F821
     line = f"cnpg-render: error: {error}"
     click.echo(line, err=True)
+    from renderer import lasterror
+
+    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
     sys.exit(1)
 
 
@@ -94,6 +119,13 @@ release_option = click.option("--release", metavar="NAME",
                                    "app.kubernetes.io/instance label).")
 namespace_option = click.option("--namespace", "-n", metavar="NS",
                                 help="Namespace for added objects when the Cluster has none.")
+
+
+def render_inputs(command):
+    """The options and arguments every rendering command takes."""
+    for decorate in reversed((overlay_option, release_option, namespace_option)):
+        command = decorate(command)
+    return click.argument("files", nargs=-1, metavar="[FILE|-]...")(command)
 
 
 def facts_options(command):
@@ -115,46 +147,93 @@ def facts_options(command):
 
 
 def run_render(overlays, release, namespace, files, facts=None, collect=False):
-    """Shared by every command that renders: returns the Rendered result. `facts`: the
-    facts_options values (a dict); store and live state are read only when asked for."""
+    """Shared by every command that renders: the Rendered result, or the one-line
+    failure (a bug included: stdout stays empty either way). `facts`: the
+    facts_options values; store and live state are read only when asked for."""
     from renderer import overlay as overlay_model
     from renderer.render import render
     from renderer.transform import Context
 
-    options = None
-    if facts and any(facts.values()):
-        from renderer.gather import FactOptions, check_options
+    try:
+        options = None
+        if facts and any(facts.values()):
+            from renderer.gather import FactOptions, check_options
 
-        options = FactOptions(**facts)
-        check_options(options, files)
-    loaded = overlay_model.load(overlay_paths(overlays))
-    context = Context(release=release, namespace=namespace)
-    if options is None:
-        return render(read_inputs(files), loaded, context)
-    from renderer.gather import render_with_facts
+            options = FactOptions(**facts)
+            check_options(options, files)
+        loaded = overlay_model.load(overlay_paths(overlays))
+        context = Context(release=release, namespace=namespace)
+        if options is None:
+            return render(read_inputs(files), loaded, context)
+        from renderer.gather import render_with_facts
 
-    return render_with_facts(read_inputs(files), loaded, context, options, collect)
+        return render_with_facts(read_inputs(files), loaded, context, options, collect)
+    except RenderError as error:
+        fail(error)
+    except Exception as exc:
+        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
 
 
 @main.command()
-@overlay_option
-@release_option
-@namespace_option
+@render_inputs
 @facts_options
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
 def render(overlays, release, namespace, files, **facts):
     """Render: read manifests (files or stdin), write them with backups injected.
 
     Nothing is written to stdout unless the whole input was processed."""
-    try:
-        rendered = run_render(overlays, release, namespace, files, facts)
-    except RenderError as error:
-        fail(error)
-    except Exception as exc:  # a bug must still fail like bad input: one line, no stdout
-        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
+    rendered = run_render(overlays, release, namespace, files, facts)
     warn(rendered.notices)
     rendered.output.write(sys.stdout.buffer)
     sys.stdout.buffer.flush()
+
+
+@main.command()
+def schema():
+    """Print the overlay's JSON Schema (for editors: yaml-language-server)."""
+    import json
+
+    from renderer.overlay.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@render_inputs
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
+@facts_options
+def diff(overlays, release, namespace, color, files, **facts):
+    """Show, per document, what render changes (secret values masked)."""
+    from renderer.report import colour, document_diffs
+
+    rendered = run_render(overlays, release, namespace, files, facts)
+    warn(rendered.notices)
+    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
+    for _, lines in document_diffs(rendered):
+        for line in lines:
+            click.echo(colour(line.rstrip("\n")) if coloured else line.rstrip("\n"), color=coloured)
+
+
+@main.command()
+@render_inputs
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@facts_options
+def plan(overlays, release, namespace, output, files, **facts):
+    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules.
+
+    With --check-store (and --live): the lineages found, backups, the verdict and the
+    revisions that would be safe; unsafe Clusters are shown, not refused."""
+    from renderer.report import facts_table, plan_rows, plan_table
+
+    rendered = run_render(overlays, release, namespace, files, facts, collect=True)
+    rows = plan_rows(rendered)
+    if output == "json":
+        import json
+
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        click.echo(plan_table(rows))
+        if any("facts" in row for row in rows):
+            click.echo("\n" + facts_table(rows))
 
 
 @main.command()
@@ -188,67 +267,6 @@ def bump(name, overlays, check_store, release, namespace, files):
     for line in lines:
         click.echo(line)
     click.echo(bumping.summary(name, plan))
-
-
-@main.command()
-def schema():
-    """Print the overlay's JSON Schema (for editors: yaml-language-server)."""
-    import json
-
-    from renderer.overlay.schema import json_schema
-
-    click.echo(json.dumps(json_schema(), indent=2))
-
-
-@main.command()
-@overlay_option
-@release_option
-@namespace_option
-@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
-@facts_options
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def diff(overlays, release, namespace, color, files, **facts):
-    """Show, per document, what render changes (secret values masked)."""
-    from renderer.report import colour, document_diffs
-
-    try:
-        rendered = run_render(overlays, release, namespace, files, facts)
-    except RenderError as error:
-        fail(error)
-    warn(rendered.notices)
-    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
-    for _, lines in document_diffs(rendered):
-        for line in lines:
-            click.echo(colour(line.rstrip("\n")) if coloured else line.rstrip("\n"), color=coloured)
-
-
-@main.command()
-@overlay_option
-@release_option
-@namespace_option
-@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
-@facts_options
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def plan(overlays, release, namespace, output, files, **facts):
-    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules.
-
-    With --check-store (and --live): the lineages found, backups, the verdict and the
-    revisions that would be safe; unsafe Clusters are shown, not refused."""
-    from renderer.report import facts_table, plan_rows, plan_table
-
-    try:
-        rendered = run_render(overlays, release, namespace, files, facts, collect=True)
-    except RenderError as error:
-        fail(error)
-    rows = plan_rows(rendered)
-    if output == "json":
-        import json
-
-        click.echo(json.dumps(rows, indent=2))
-    else:
-        click.echo(plan_table(rows))
-        if any("facts" in row for row in rows):
-            click.echo("\n" + facts_table(rows))
 
 
 @main.command()

@@ -95,7 +95,8 @@ def inspect_stores(result) -> dict[str, StoreState]:
         access = access_for(credential)
         reason = objectstore.unsupported_reason(destination)
         if access is None and reason is None:
-            reason = "the credential is not an S3 one the overlay holds"
+            reason = ("the chart's own store, whose credentials are not in the overlay" if credential is None
+                      else f"a {getattr(credential, 'type', '?')} credential cannot list an S3 path")
         if reason:
             states[key] = StoreState(destination, {}, checked=False, reason=reason)
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from renderer import providers
 from renderer.errors import Notice, RenderError
 from renderer.overlay.model import Credential, Entry, Overlay
 
@@ -20,12 +21,20 @@ class Side:
     destination_path: str
     server_name: str
     revision: str
-    credential: Credential
+    credential: Credential | None  # None: the chart's own store, carried over by a migration
 
     @property
     def folder(self) -> str:
         return f"{self.destination_path.rstrip('/')}/{self.server_name}"
 
+
+@dataclass(frozen=True)
+class Inherited:
+    """Where the chart's in-tree store archives: a migration to the plugin continues
+    there unless the overlay says otherwise (cnpg-upstream.md §3.5)."""
+
+    destination_path: str
+    server_name: str  # the chart's serverName, else the Cluster name (CNPG's default)
 
 
 @dataclass(frozen=True)
@@ -38,12 +47,6 @@ class Lineage:
 def server_name(base: str, revision: str) -> str:
     """TrueCharts' rule: `<base>-r<revision>`, or the bare base for an empty revision."""
     return f"{base}-r{revision}" if revision else base
-
-
-def default_destination_path(credential: Credential, release: str) -> str:
-    """`s3://<bucket>[/<path>]/<release>/cnpg`, never with a double slash."""
-    parts = [credential.bucket.strip("/"), *filter(None, credential.path.split("/")), release, "cnpg"]
-    return "s3://" + "/".join(parts)
 
 
 def next_revision(revision: str) -> str | None:
@@ -70,15 +73,21 @@ def backup_revision(entry: Entry) -> str:
 
 
 def decide(entry: Entry, overlay: Overlay, cluster_name: str, release: str | None,
-           cluster_where: str) -> tuple[Lineage, list[Notice]]:
-    """Both sides of the lineage for one Cluster, and the collision rule."""
+           cluster_where: str, inherited: Inherited | None = None) -> tuple[Lineage, list[Notice]]:
+    """Both sides of the lineage for one Cluster, and the collision rule. `inherited`
+    (a migration) stands in for the overlay's unset write-side path and serverName,
+    and is the write side itself when the overlay enables no backups."""
     backup = recovery = None
-    if entry.backups.enabled:
-        b = entry.backups
+    b = entry.backups
+    if b.enabled:
         cred = overlay.credentials[b.credentials]
-        backup = Side(_destination(b.destination_path, cred, release, cluster_where, "backups"),
-                      server_name(b.server_name or cluster_name, backup_revision(entry)),
-                      backup_revision(entry), cred)
+        path = b.destination_path or (inherited.destination_path if inherited else None)
+        base = b.server_name or (inherited.server_name if inherited else cluster_name)
+        backup = Side(_destination(path, cred, release, cluster_where, "backups"),
+                      server_name(base, backup_revision(entry)), backup_revision(entry), cred)
+    elif inherited:
+        backup = Side(inherited.destination_path, server_name(inherited.server_name, backup_revision(entry)),
+                      backup_revision(entry), None)
     if entry.mode == "recovery" and entry.recovery.method == "object_store":
         r = entry.recovery
         cred = overlay.credentials[r.credentials]
@@ -94,7 +103,7 @@ def _destination(explicit: str | None, cred: Credential, release: str | None, wh
     if not release:
         raise RenderError(where, f"no release name for the default {side} destinationPath: pass --release, "
                                  f"give the Cluster an app.kubernetes.io/instance label, or set {side}.destinationPath")
-    return default_destination_path(cred, release)
+    return providers.destination_path(cred, release)
 
 
 def _same_folder(a: Side, b: Side) -> bool:

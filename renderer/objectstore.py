@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from typing import Iterable, Mapping
 from urllib.parse import urlsplit
 
+from renderer.sensitive import Sensitive
+
 DONE = "DONE"
 NO_INFO = "NO_INFO"  # a base/<id>/ folder without a readable backup.info
 
@@ -36,30 +38,6 @@ _XLOG_RE = re.compile(
 class ObjectStoreError(Exception):
     """The store could not be inspected; the message is one line naming the destinationPath
     and never contains credential values."""
-
-
-class Secret:
-    """A credential value that cannot leak through repr/str/format (logs, tracebacks, dataclass reprs)."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        """The real value; call only where it is handed to the S3 client."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True)
@@ -118,20 +96,20 @@ class StoreState:
 class S3Access:
     """How to reach S3. Keys left None use boto3's default chain (env, profile, IRSA...).
 
-    Plain strings given for the keys are wrapped in :class:`Secret`, so the repr of
+    Plain strings given for the keys are wrapped in :class:`Sensitive`, so the repr of
     this object never shows them.
     """
 
     endpoint_url: str | None = None
     region: str | None = None
-    access_key_id: Secret | None = None
-    secret_access_key: Secret | None = None
+    access_key_id: Sensitive | None = None
+    secret_access_key: Sensitive | None = None
 
     def __post_init__(self) -> None:
         for name in ("access_key_id", "secret_access_key"):
             value = getattr(self, name)
             if isinstance(value, str):
-                object.__setattr__(self, name, Secret(value))
+                object.__setattr__(self, name, Sensitive(value))
 
 
 # --------------------------------------------------------------------------- pure parts

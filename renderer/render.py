@@ -16,9 +16,11 @@ from renderer.overlay.model import Overlay
 from renderer.transform import Context, Result, transform
 
 # Second, finer test for documents that passed the cheap one: a top-level `kind` of
-# Cluster or List (YAML at column 0, or JSON), or an object we generated earlier. It
-# keeps large CNPG CRDs (whose `names.kind: Cluster` is indented) from being parsed.
-_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|List)\b|^\{.*\bkind\b""", re.M)
+# Cluster, ScheduledBackup (a migration may switch it to the plugin) or List (YAML at
+# column 0, or JSON), or an object we generated earlier. It keeps large CNPG CRDs
+# (whose `names.kind: Cluster` is indented) from being parsed.
+_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b"""
+                       rb"""|^\{.*\bkind\b""", re.M)
 
 
 @dataclass
@@ -38,7 +40,8 @@ def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
 
 
 def _may_be_target(chunk: stream.Chunk) -> bool:
-    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data
+    """A document indented as a whole is legal YAML too; too rare to be clever about."""
+    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data or chunk.is_indented()
 
 
 def _load(chunk: stream.Chunk):

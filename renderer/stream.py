@@ -23,8 +23,8 @@ _FIRST_MARKER = re.compile(rb"(---|\.\.\.)(?=[ \t\r\n]|\Z)")
 _HEAD_LINE = re.compile(rb"(?:%[^\n]*|---[ \t]*(?:#[^\n]*)?\r?|[ \t]*(?:#[^\n]*)?\r?)\n")
 _SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
 _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
-# A document can only be a target (a CNPG Cluster, a List holding one, or an object
-# we generated on an earlier pass) if its text holds one of these.
+# A document can only be a target (a CNPG Cluster or ScheduledBackup, a List holding
+# one, or an object we generated on an earlier pass) if its text holds one of these.
 OURS = b"cnpg-render.io/"
 CNPG_TEXT = b"cnpg.io/"
 _CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
@@ -52,7 +52,7 @@ class Chunk:
             return False
         if found.group(0) == OURS or buf.find(b"Cluster", start, end) >= 0:
             return True
-        return buf.find(OURS, found.end(), end) >= 0
+        return buf.find(b"ScheduledBackup", start, end) >= 0 or buf.find(OURS, found.end(), end) >= 0
 
     @cached_property
     def data(self) -> bytes:
@@ -88,6 +88,10 @@ class Chunk:
 
     def has_separator(self) -> bool:
         return b"---" in self.head
+
+    def is_indented(self) -> bool:
+        """Does the content start with white space (a document indented as a whole)?"""
+        return self.data[len(self.head):len(self.head) + 1] in (b" ", b"\t")
 
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")

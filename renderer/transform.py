@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from renderer import cnpg, facts, match
-from renderer.cnpg import meta
+from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, Target, edit
-from renderer.errors import Notice, document_where
+from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
 
 
@@ -60,9 +60,13 @@ def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context
     edited = {id(f): _edit(entry, overlay, f, context) for entry, f in pairs}
     owners = {(f.namespace, f.name) for _, f in pairs}
     by_position = {(f.index, f.item): edited[id(f)][1] for f in found if id(f) in edited}
+    methods = {(f.namespace, f.name): edited[id(f)][1].scheduled_method for _, f in pairs
+               if edited[id(f)][1].scheduled_method}
     result = Result({}, [])
     for index, obj in docs:
         _apply(index, obj, by_position, owners, context, result)
+        if index not in result.edits:
+            _switch_scheduled(index, obj, methods, context, result)
     for _, f in pairs:
         target, cluster_edit, assessment = edited[id(f)]
         result.notices.extend(cluster_edit.notices)
@@ -88,7 +92,18 @@ def _clusters(docs, context: Context) -> list[_Found]:
             found.append(_found(index, None, obj, context))
         elif _is_list(obj):
             found += [_found(index, i, item, context) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
+    _refuse_duplicates(found)
     return found
+
+
+def _refuse_duplicates(found: list[_Found]) -> None:
+    """The same Cluster twice would get its companions twice; the API server would
+    keep only one of each, silently."""
+    seen: dict[tuple, _Found] = {}
+    for f in found:
+        first = seen.setdefault((f.namespace, f.name), f)
+        if first is not f:
+            raise RenderError(f.where, f"the same Cluster is also {first.where}")
 
 
 def _found(index: int, item: int | None, obj: dict, context: Context) -> _Found:
@@ -123,6 +138,18 @@ def _apply(index, obj, by_position: dict, owners: set, context: Context, result:
     elif _is_list(obj) and (any(k[0] == index for k in by_position) or
                             any(_is_stale(i, owners, context) for i in obj["items"])):
         result.edits[index] = Edit(obj=_edit_list(index, obj, by_position, owners, context))
+
+
+def _switch_scheduled(index: int, obj, methods: dict, context: Context, result: Result) -> None:
+    """A chart-rendered ScheduledBackup of a Cluster now archiving through the plugin
+    would keep taking in-tree backups, which fail: switch it too."""
+    metadata = (obj.get("metadata") or {}) if isinstance(obj, dict) else {}
+    switched = migration.scheduled_backup(obj, methods, metadata.get("namespace") or context.namespace)
+    if switched is not None:
+        result.edits[index] = Edit(obj=switched)
+        result.notices.append(Notice(document_where(index, "ScheduledBackup", metadata.get("name")),
+                                     f"the chart's ScheduledBackup now uses method: {switched['spec']['method']} "
+                                     "(its Cluster archives through the barman-cloud plugin)"))
 
 
 def _edit_list(index: int, obj: dict, by_position: dict, owners: set, context: Context) -> dict:

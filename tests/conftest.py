@@ -3,3 +3,22 @@ here registers them once, so every module shares one moto server and one Postgre
 per session (per xdist worker)."""
 
 from realparts import moto_s3, realparts, seeded_lineage  # noqa: F401  (pytest fixtures)
+
+import os
+import tempfile
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_last_error():
+    """Failing renders record their error for `cnpg-render last-error`; keep the tests'
+    records out of the developer's ~/.local/state."""
+    with tempfile.TemporaryDirectory() as directory:
+        previous = os.environ.get("CNPG_RENDER_LAST_ERROR")
+        os.environ["CNPG_RENDER_LAST_ERROR"] = os.path.join(directory, "last-error")
+        yield
+        if previous is None:
+            os.environ.pop("CNPG_RENDER_LAST_ERROR", None)
+        else:
+            os.environ["CNPG_RENDER_LAST_ERROR"] = previous

@@ -165,3 +165,16 @@ def test_five_field_schedule_is_refused_with_the_six_field_form(tmp_path, schedu
     overlay = write(tmp_path, f"cnpg:\n  main:\n    backups:\n      scheduledBackups:\n        - {{name: d, schedule: '{schedule}'}}\n")
     assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, "--overlay", overlay, stdin=INPUT),
                           f"'0 {schedule}'")
+
+
+def test_document_indented_as_a_whole_is_still_a_target():
+    indented = b"".join(b"  " + line + b"\n" for line in INPUT.split(b"\n---\n")[0].split(b"\n")[2:] if line)
+    result = run_cli("render", "--overlay", BACKUPS, stdin=b"---\n" + indented)
+    assert result.returncode == 0, result.stderr.decode()
+    assert by_kind(documents(result.stdout), "ScheduledBackup")
+
+
+def test_the_same_cluster_twice_is_an_error():
+    cluster = INPUT.split(b"---\n# Source: demo/templates/configmap.yaml")[0]
+    assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=cluster + cluster),
+                          "document 1 (Cluster/demo-cnpg-main)", "also document 0")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from renderer import lineage, overlay
+from renderer import lineage, overlay, providers
 from renderer.errors import RenderError
 
 CRED = "credentials:\n  s3: {type: s3, bucket: bkt, path: p, accessKey: A, secretKey: S}\n"
@@ -30,7 +30,7 @@ def test_server_name_appends_revision(base, revision, expected):
                                            ("/p/", "s3://bkt/p/rel/cnpg"), ("a//b", "s3://bkt/a/b/rel/cnpg")])
 def test_default_destination_path_never_has_a_double_slash(path, expected):
     loaded = overlay.parse([("o.yaml", f"credentials:\n  s3: {{type: s3, bucket: bkt, path: '{path}', inheritFromIAMRole: true}}\n")])
-    assert lineage.default_destination_path(loaded.credentials["s3"], "rel") == expected
+    assert providers.destination_path(loaded.credentials["s3"], "rel") == expected
 
 
 @pytest.mark.parametrize("recovery,backup", [("", "1"), ("1", "2"), ("4", "5"), ("19", "20")])

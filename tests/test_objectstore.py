@@ -15,7 +15,6 @@ from renderer.objectstore import (
     LineageState,
     ObjectStoreError,
     S3Access,
-    Secret,
     backup_from_info,
     inspect,
     is_wal_name,
@@ -23,6 +22,7 @@ from renderer.objectstore import (
     split_s3_path,
     state_from_listing,
 )
+from renderer.sensitive import Sensitive
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "objectstore"
 SECRET = "s3cr3t-VALUE-must-not-leak"
@@ -141,7 +141,7 @@ def test_non_s3_stores_are_not_checked(path, word):
 
 def test_credentials_are_masked_everywhere():
     access = S3Access("http://127.0.0.1:1", "us-east-1", KEY_ID, SECRET)
-    assert isinstance(access.secret_access_key, Secret)
+    assert isinstance(access.secret_access_key, Sensitive)
     assert access.secret_access_key.reveal() == SECRET
     for text in (repr(access), str(access), f"{access.access_key_id}", str(access.secret_access_key)):
         assert SECRET not in text and KEY_ID not in text

@@ -1,8 +1,11 @@
-"""`spec.backup`: where and how the Cluster archives WAL and base backups."""
+"""`spec.backup` and the archive settings (wal/data) of the write-side store."""
 
 from __future__ import annotations
 
 from renderer.overlay.model import Backups
+
+# What spec.backup holds for the in-tree engine only; the plugin keeps these elsewhere.
+IN_TREE = ("barmanObjectStore", "retentionPolicy")
 
 
 def _compression(backups: Backups, jobs: int | None = None) -> dict:
@@ -18,13 +21,29 @@ def _compression(backups: Backups, jobs: int | None = None) -> dict:
     return out
 
 
-def spec_backup(backups: Backups, store: dict) -> dict:
+def archive_store(backups: Backups, store: dict) -> dict:
+    """The write-side store with its wal and data settings."""
     store = dict(store)
     wal = _compression(backups)
     if wal:
         store["wal"] = wal
     store["data"] = _compression(backups, backups.jobs)
+    return store
+
+
+def spec_backup(backups: Backups, store: dict) -> dict:
+    """In-tree: the whole spec.backup."""
     spec: dict = {"barmanObjectStore": store, "retentionPolicy": backups.retention_policy}
     if backups.target:
         spec["target"] = backups.target
     return spec
+
+
+def without_in_tree(existing: dict | None, target: str | None) -> dict | None:
+    """Plugin: spec.backup without the in-tree store and retention (the webhook rejects
+    a store beside an archiver plugin); what else the chart set (volumeSnapshot, target)
+    stays. None when nothing is left."""
+    spec = {k: v for k, v in (existing or {}).items() if k not in IN_TREE}
+    if target:
+        spec["target"] = target
+    return spec or None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-from renderer.cnpg import backup, meta, recovery, scheduled, secrets, store
+from renderer.cnpg import backup, meta, migration, pitr, plugin, recovery, scheduled, secrets, store
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Lineage, Side, decide
 from renderer.overlay.model import Entry, Overlay
@@ -15,10 +15,13 @@ from renderer.overlay.model import Entry, Overlay
 @dataclass
 class ClusterEdit:
     cluster: dict
-    before: list[dict] = field(default_factory=list)  # Secrets: must exist before the Cluster
+    before: list[dict] = field(default_factory=list)  # Secrets, ObjectStores: must exist before the Cluster
     after: list[dict] = field(default_factory=list)  # ScheduledBackups
     notices: list[Notice] = field(default_factory=list)
     lineage: Lineage | None = None
+    # Plugin engine: what the chart's own ScheduledBackups for this Cluster need to
+    # back up through the plugin (see migration.scheduled_backup).
+    scheduled_method: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class Target:
 
 # Fields we read or write, and the type the API server would demand of them.
 _SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
-           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict))
+           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict),
+           ("spec.plugins", list))
 
 
 def check_shape(target: Target) -> None:
@@ -49,7 +53,8 @@ def check_shape(target: Target) -> None:
 def edit(entry: Entry, overlay: Overlay, target: Target) -> ClusterEdit:
     check_shape(target)
     name = meta.cluster_name(target.cluster)
-    lineage, notices = decide(entry, overlay, name, target.release, target.where)
+    inherited = migration.inherited(target.cluster) if entry.engine == "plugin" else None
+    lineage, notices = decide(entry, overlay, name, target.release, target.where, inherited)
     result = ClusterEdit(copy.deepcopy(target.cluster), notices=notices, lineage=lineage)
     spec = result.cluster.setdefault("spec", {})
     if lineage.backup:
@@ -63,21 +68,53 @@ def edit(entry: Entry, overlay: Overlay, target: Target) -> ClusterEdit:
 
 
 def _add_backup(entry: Entry, side: Side, target: Target, spec: dict, result: ClusterEdit) -> None:
-    name = meta.cluster_name(target.cluster)
-    secret_name = secrets.secret_name(name, "backup")
-    _add_secret(side, target, secret_name, result)
-    _replace(spec, "backup", backup.spec_backup(entry.backups, store.barman_object_store(side, secret_name)),
-             target, result)
-    result.after.extend(scheduled.scheduled_backups(entry.backups, target.cluster, target.namespace))
+    archive = _write_store(entry, side, target, result)
+    if entry.engine == "plugin":
+        _add_archiver(entry, side, archive, target, spec, result)
+    else:
+        if archiving := plugin.archivers(spec.get("plugins")):
+            raise RenderError(target.where, f"the chart archives WAL with plugin '{archiving[0]}', which CNPG "
+                                            "refuses beside an in-tree barmanObjectStore: set engine: plugin")
+        _replace(spec, "backup", backup.spec_backup(entry.backups, archive), target, result)
+    if entry.backups.enabled:
+        method = plugin.SCHEDULED if entry.engine == "plugin" else {}
+        result.after.extend(scheduled.scheduled_backups(entry.backups, target.cluster, target.namespace, method))
+
+
+def _write_store(entry: Entry, side: Side, target: Target, result: ClusterEdit) -> dict:
+    """The write-side store: the overlay's, or the chart's carried over by a migration."""
+    if side.credential is None:
+        return migration.adopted_store(target.cluster, side)
+    _add_secrets(side, "backup", target, result)
+    write = store.barman_object_store(side, meta.cluster_name(target.cluster), "backup")
+    return backup.archive_store(entry.backups, write)
+
+
+def _add_archiver(entry: Entry, side: Side, archive: dict, target: Target, spec: dict, result: ClusterEdit) -> None:
+    """Plugin engine, write side, in one edit: the ObjectStore, the archiver entry, and
+    spec.backup without the in-tree store (migrating it when the chart rendered one)."""
+    if migration.chart_store(target.cluster):
+        result.notices.append(migration.notice(target.cluster, entry.backups, side, target.where))
+        meta.set_annotations(result.cluster, {migration.MIGRATED: migration.record(target.cluster)})
+    retention = entry.backups.retention_policy if side.credential else migration.chart_retention(target.cluster)
+    result.before.append(plugin.object_store(archive, target.cluster, "backup", target.namespace, target.where,
+                                             retention))
+    store_name = plugin.object_store_name(meta.cluster_name(target.cluster), "backup")
+    spec["plugins"] = plugin.with_archiver(spec.get("plugins"), store_name, side.server_name, target.where)
+    rest = backup.without_in_tree(spec.get("backup"), entry.backups.target)
+    if rest is None:
+        spec.pop("backup", None)
+    else:
+        spec["backup"] = rest
+    result.scheduled_method = plugin.SCHEDULED
 
 
 def _add_recovery(entry: Entry, side: Side | None, target: Target, spec: dict, result: ClusterEdit) -> None:
     source = None
     if side is not None:
-        secret_name = secrets.secret_name(meta.cluster_name(target.cluster), "recovery")
-        _add_secret(side, target, secret_name, result)
+        _add_secrets(side, "recovery", target, result)
         source = side.server_name
-        external = {"name": source, "barmanObjectStore": store.barman_object_store(side, secret_name)}
+        external = _read_source(entry, side, target, result)
         old_source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
         clusters, dropped = recovery.external_clusters(spec.get("externalClusters"), {source, old_source}, external)
         for item in dropped:
@@ -86,12 +123,24 @@ def _add_recovery(entry: Entry, side: Side | None, target: Target, spec: dict, r
                                                            f"'{item.get('name')}' rendered by the chart"))
         spec["externalClusters"] = clusters
     _replace(spec, "bootstrap", recovery.bootstrap(spec.get("bootstrap"), entry.recovery, source), target, result)
+    result.notices.extend(pitr.notices(entry.recovery.pitr_target, target.where))
 
 
-def _add_secret(side: Side, target: Target, name: str, result: ClusterEdit) -> None:
-    secret = secrets.credentials_secret(side.credential, target.cluster, name, target.namespace)
-    if secret is not None and all(s["metadata"]["name"] != name for s in result.before):
-        result.before.append(secret)
+def _read_source(entry: Entry, side: Side, target: Target, result: ClusterEdit) -> dict:
+    """The externalClusters entry, named after the serverName it reads (as TrueCharts does)."""
+    name = meta.cluster_name(target.cluster)
+    read = store.barman_object_store(side, name, "recovery")
+    if entry.engine != "plugin":
+        return {"name": side.server_name, "barmanObjectStore": read}
+    result.before.append(plugin.object_store(read, target.cluster, "recovery", target.namespace, target.where))
+    return plugin.recovery_source(side.server_name, plugin.object_store_name(name, "recovery"), side.server_name)
+
+
+def _add_secrets(side: Side, label: str, target: Target, result: ClusterEdit) -> None:
+    names = {s["metadata"]["name"] for s in result.before}
+    for secret in secrets.side_secrets(side.credential, target.cluster, label, target.namespace):
+        if secret["metadata"]["name"] not in names:
+            result.before.append(secret)
 
 
 def _replace(spec: dict, key: str, value: dict, target: Target, result: ClusterEdit) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from renderer.cnpg import pitr
 from renderer.overlay.model import Recovery
 
 # Fields of the chart's bootstrap that describe the application database, not how it
@@ -27,8 +28,9 @@ def bootstrap(existing: dict | None, recovery: Recovery, source: str | None) -> 
         spec["backup"] = {"name": recovery.backup_name}
     else:
         spec["source"] = source
-    if recovery.pitr_target and recovery.pitr_target.time:
-        spec["recoveryTarget"] = {"targetTime": recovery.pitr_target.time}
+    target = pitr.recovery_target(recovery.pitr_target)
+    if target:
+        spec["recoveryTarget"] = target
     return {"recovery": spec}
 
 

@@ -1,48 +1,50 @@
-"""The credentials Secret and the references to it.
+"""The Secrets a store needs, and their names: the credentials Secret and, for an
+inline `endpointCA`, the CA bundle.
 
-TrueCharts' names and keys are kept (`<cluster>-provider-<side>-s3-creds`,
-`ACCESS_KEY_ID` / `ACCESS_SECRET_KEY` / `REGION`) so an existing release adopts the
-same Secret. The Secret goes right before its Cluster: CNPG does not reload a Secret
-created after the Cluster (cloudnative-pg#4914)."""
+Names keep TrueCharts' pattern, with the provider in it (`<cluster>-provider-<side>-
+<type>-creds`, `…-ca`), so an existing TrueCharts release adopts the same S3 Secret.
+Key names are the CNPG cluster chart's (see `renderer.providers`). The Secrets go
+right before their Cluster: CNPG does not reload a Secret created after the Cluster
+(cloudnative-pg#4914)."""
 
 from __future__ import annotations
 
-from renderer.cnpg.meta import companion_metadata
+from renderer import providers
+from renderer.cnpg.meta import cluster_name, companion_metadata
 from renderer.overlay.model import Credential
 
-ACCESS_KEY_ID = "ACCESS_KEY_ID"
-ACCESS_SECRET_KEY = "ACCESS_SECRET_KEY"
-REGION = "REGION"
+CA_KEY = "ca.crt"
 
 
-def secret_name(cluster_name: str, side: str) -> str:
-    return f"{cluster_name}-provider-{side}-s3-creds"
+def secret_name(cluster: str, side: str, cred: Credential) -> str:
+    return f"{cluster}-provider-{side}-{cred.type}-creds"
 
 
-def s3_credentials(cred: Credential, generated_secret: str) -> dict:
-    """`s3Credentials` for a store: IAM role, an existing Secret, or the generated one."""
-    if cred.inherit_from_iam_role:
-        return {"inheritFromIAMRole": True}
-    existing = cred.existing_secret
-    if existing is not None:
-        out = {"accessKeyId": {"name": existing.name, "key": existing.access_key_id_key},
-               "secretAccessKey": {"name": existing.name, "key": existing.secret_access_key_key}}
-        if existing.region_key:
-            out["region"] = {"name": existing.name, "key": existing.region_key}
-        return out
-    out = {"accessKeyId": {"name": generated_secret, "key": ACCESS_KEY_ID},
-           "secretAccessKey": {"name": generated_secret, "key": ACCESS_SECRET_KEY}}
-    if cred.region:
-        out["region"] = {"name": generated_secret, "key": REGION}
+def ca_secret_name(cluster: str, side: str, cred: Credential) -> str:
+    return f"{cluster}-provider-{side}-{cred.type}-ca"
+
+
+def endpoint_ca(cred: Credential, cluster: str, side: str) -> dict | None:
+    """The `endpointCA` selector: the generated CA Secret, or the one the user named."""
+    ca = cred.endpoint_ca
+    if ca is None:
+        return None
+    if ca.pem is not None:
+        return {"name": ca_secret_name(cluster, side, cred), "key": CA_KEY}
+    return {"name": ca.name, "key": ca.key}
+
+
+def side_secrets(cred: Credential, cluster: dict, side: str, namespace: str | None) -> list[dict]:
+    """The Secrets generated for one side; none when the credential needs none."""
+    name, out = cluster_name(cluster), []
+    data = providers.secret_data(cred)
+    if data:
+        out.append(_secret(cluster, secret_name(name, side, cred), namespace, data))
+    if cred.endpoint_ca is not None and cred.endpoint_ca.pem is not None:
+        out.append(_secret(cluster, ca_secret_name(name, side, cred), namespace, {CA_KEY: cred.endpoint_ca.pem}))
     return out
 
 
-def credentials_secret(cred: Credential, cluster: dict, name: str, namespace: str | None) -> dict | None:
-    """The Secret holding inline keys; None when the credential needs none."""
-    if cred.access_key is None:
-        return None
-    data = {ACCESS_KEY_ID: cred.access_key.reveal(), ACCESS_SECRET_KEY: cred.secret_key.reveal()}
-    if cred.region:
-        data[REGION] = cred.region
+def _secret(cluster: dict, name: str, namespace: str | None, data: dict[str, str]) -> dict:
     metadata = companion_metadata(cluster, name, namespace, labels={"cnpg.io/reload": "true"})
     return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": "Opaque", "stringData": data}

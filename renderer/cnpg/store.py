@@ -1,17 +1,24 @@
 """`barmanObjectStore`: the same shape for the write side (spec.backup) and the read
-side (externalClusters). serverName is always written out: its defaults differ between
-the two sides and between in-tree and plugin (cnpg-upstream.md §3.1)."""
+side (externalClusters), and, minus serverName, for the plugin's ObjectStore.
+serverName is always written out: its defaults differ between the two sides and
+between in-tree and plugin (cnpg-upstream.md §3.1)."""
 
 from __future__ import annotations
 
-from renderer.cnpg.secrets import s3_credentials
+from renderer import providers
+from renderer.cnpg import secrets
 from renderer.lineage import Side
 
 
-def barman_object_store(side: Side, secret: str) -> dict:
+def barman_object_store(side: Side, cluster: str, label: str) -> dict:
+    """The store for one side (`label`: backup or recovery) of Cluster `cluster`."""
+    cred = side.credential
     store = {"destinationPath": side.destination_path}
-    if side.credential.url:
-        store["endpointURL"] = side.credential.url
+    if cred.url:
+        store["endpointURL"] = cred.url
+    ca = secrets.endpoint_ca(cred, cluster, label)
+    if ca:
+        store["endpointCA"] = ca
     store["serverName"] = side.server_name
-    store["s3Credentials"] = s3_credentials(side.credential, secret)
+    store.update(providers.credentials(cred, secrets.secret_name(cluster, label, cred)))
     return store

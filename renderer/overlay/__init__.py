@@ -6,6 +6,7 @@ from pathlib import Path
 
 from renderer.errors import RenderError
 from renderer.overlay import source as _source
+from renderer.overlay import defaults as _defaults
 from renderer.overlay.checks import check
 from renderer.overlay.convert import Converter
 from renderer.overlay.model import Overlay
@@ -13,7 +14,7 @@ from renderer.overlay.model import Overlay
 
 def parse(texts: list[tuple[str, str]]) -> Overlay:
     """Overlay from (file name, text) pairs; later files override earlier ones."""
-    merged = _source.merge([_source.read(name, text) for name, text in texts])
+    merged = _defaults.apply(_source.merge([_source.read(name, text) for name, text in texts]))
     overlay = Converter(merged).object(Overlay, merged.values, ())
     overlay.files = tuple(name for name, _ in texts)
     check(overlay)

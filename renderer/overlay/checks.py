@@ -1,32 +1,19 @@
-"""Rules that tie fields together (a reference must exist, one kind of key per
-credential, a schedule must be CNPG's 6-field cron); checked once, at load time, so
+"""Rules that tie fields together (a reference must exist, a credential's provider
+rules, one recovery target, a schedule must be CNPG's 6-field cron); checked once, at load time, so
 the rest of the code can trust the model."""
 
 from __future__ import annotations
 
+from renderer import providers
 from renderer.errors import RenderError
-from renderer.overlay.model import Credential, Entry, Overlay, ScheduledBackup
-
+from renderer.overlay.model import Entry, Overlay, PitrTarget, ScheduledBackup
 
 
 def check(overlay: Overlay) -> None:
     for credential in overlay.credentials.values():
-        _check_credential(credential)
+        providers.check(credential)
     for entry in overlay.cnpg.values():
         _check_entry(entry, overlay)
-
-
-def _check_credential(cred: Credential) -> None:
-    inline = cred.access_key is not None or cred.secret_key is not None
-    ways = [name for name, used in (("accessKey/secretKey", inline),
-                                     ("existingSecret", cred.existing_secret is not None),
-                                     ("inheritFromIAMRole", cred.inherit_from_iam_role)) if used]
-    if len(ways) != 1:
-        what = "needs one of accessKey+secretKey, existingSecret or inheritFromIAMRole"
-        raise RenderError(cred.where(), what + (f" (got {' and '.join(ways)})" if ways else ""))
-    if inline and (cred.access_key is None or cred.secret_key is None):
-        missing = "secretKey" if cred.secret_key is None else "accessKey"
-        raise RenderError(cred.where(), f"{missing} is required with inline keys")
 
 
 def _check_entry(entry: Entry, overlay: Overlay) -> None:
@@ -43,6 +30,8 @@ def _check_entry(entry: Entry, overlay: Overlay) -> None:
                              "recovery from object_store needs recovery.credentials")
         elif not recovery.backup_name:
             raise RenderError(recovery.where("backup_name"), "is required with method: backup")
+        if recovery.pitr_target is not None:
+            check_pitr(recovery.pitr_target)
 
 
 def _check_reference(name: str | None, where, overlay: Overlay, missing: str) -> None:
@@ -59,6 +48,20 @@ def _check_unique_schedules(entry: Entry) -> None:
         if schedule.name in seen:
             raise RenderError(schedule.where("name"), f"duplicate scheduled backup name '{schedule.name}'")
         seen.add(schedule.name)
+
+
+def check_pitr(pitr: PitrTarget) -> None:
+    """CNPG's webhook rules: one target at most; name, xid and immediate say nothing
+    about which base backup to start from, so they need backupID."""
+    targets = [key for key, on in (("time", pitr.time is not None), ("lsn", pitr.lsn is not None),
+                                   ("name", pitr.name is not None), ("xid", pitr.xid is not None),
+                                   ("immediate", pitr.immediate)) if on]
+    if len(targets) > 1:
+        raise RenderError(pitr.where(targets[1]), f"recovery targets are mutually exclusive "
+                                                  f"(got {' and '.join(targets)})")
+    if targets and targets[0] in ("name", "xid", "immediate") and not pitr.backup_id:
+        raise RenderError(pitr.where("backup_id"), f"is required with {targets[0]} (CNPG cannot pick the "
+                                                   "base backup for it); find it with barman-cloud-backup-list")
 
 
 def check_schedule(schedule: ScheduledBackup) -> None:

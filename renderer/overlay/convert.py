@@ -17,6 +17,9 @@ from renderer.sensitive import Sensitive
 # Keys TrueCharts users carry over that mean nothing, or something else, here.
 _POINTED = {
     "servername": "TrueCharts' lower-case 'servername' is read by no template (a dead default); write 'serverName'",
+    "customCA": "TrueCharts' customCA is written endpointCA here (the same inline PEM)",
+    "customCASecretRef": "write endpointCA: {name, key} (the Secret name is used as written: "
+                         "TrueCharts' expandObjectName prefix is not applied)",
 }
 _POINTED_VALUES = {
     "restore": "'restore' is not a mode (an old TrueCharts guide says so by mistake); write 'recovery'",

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional
 
+from renderer import pgtime
 from renderer.overlay.fields import Custom, Located, option, origins_field
 from renderer.sensitive import Sensitive
 
@@ -77,20 +78,62 @@ class ExistingSecret(Located):
     origins: dict = origins_field()
 
 
+@dataclass(frozen=True)
+class EndpointCA:
+    """The CA bundle of a self-signed endpoint: a key of an existing Secret, or an
+    inline PEM that becomes a generated Secret."""
+
+    pem: Optional[str] = None
+    name: Optional[str] = None
+    key: str = "ca.crt"
+
+
+def _endpoint_ca(raw) -> EndpointCA | None:
+    """`endpointCA: "-----BEGIN CERTIFICATE-----..."` or `endpointCA: {name, key}`."""
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        if "-----BEGIN CERTIFICATE-----" not in raw:
+            raise ValueError("an inline CA must be a PEM certificate (-----BEGIN CERTIFICATE-----...)")
+        return EndpointCA(pem=raw)
+    if isinstance(raw, dict) and set(raw) <= {"name", "key"} and isinstance(raw.get("name"), str) \
+            and isinstance(raw.get("key", ""), str) and raw["name"]:
+        return EndpointCA(name=raw["name"], key=raw.get("key") or "ca.crt")
+    raise ValueError("must be an inline PEM certificate or {name: <Secret>, key: <key, default ca.crt>}")
+
+
+ENDPOINT_CA = Custom(_endpoint_ca, {"oneOf": [
+    {"type": "string", "pattern": "-----BEGIN CERTIFICATE-----"},
+    {"type": "object", "required": ["name"], "additionalProperties": False,
+     "properties": {"name": {"type": "string", "minLength": 1}, "key": {"type": "string", "default": "ca.crt"}}}]})
+
+
 @dataclass
 class Credential(Located):
-    """An object-store credential, referenced by name from `backups` and `recovery`."""
+    """An object-store credential, referenced by name from `backups` and `recovery`.
+    One provider per credential (`type`); which fields each provider takes, and the
+    rules CNPG's webhook applies to them, are in `renderer.providers`."""
 
-    type: Literal["s3"] = option(doc="Object-store provider.")
-    bucket: str = option(doc="Bucket name; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg.")
-    url: Optional[str] = option(None, pattern=URL_PATTERN, doc="S3 endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS.")
-    path: str = option("", doc="Prefix inside the bucket; leading and trailing '/' are ignored.")
-    region: Optional[str] = option(None, doc="Region: written to the Secret as REGION and referenced as s3Credentials.region.")
-    access_key: Optional[Sensitive] = option(None, doc="Access key id (a Secret is generated).")
-    secret_key: Optional[Sensitive] = option(None, doc="Secret access key (a Secret is generated).")
+    type: Literal["s3", "azure", "google"] = option(doc="Object-store provider.")
+    bucket: Optional[str] = option(None, doc="s3, google: bucket; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
+    container: Optional[str] = option(None, doc="azure: blob container; the default destinationPath is https://<storageAccount>.blob.core.windows.net/<container>[/<path>]/<release>/cnpg.")
+    storage_account: Optional[str] = option(None, doc="azure: storage account (destinationPath host; written to the Secret as AZURE_STORAGE_ACCOUNT with storageKey or storageSasToken).")
+    url: Optional[str] = option(None, pattern=URL_PATTERN, doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
+    path: str = option("", doc="Prefix inside the bucket or container; leading and trailing '/' are ignored.")
+    endpoint_ca: Optional[EndpointCA] = option(None, key="endpointCA", custom=ENDPOINT_CA, doc="CA of a self-signed endpoint: an inline PEM (a Secret is generated) or {name, key} of an existing Secret.")
+    region: Optional[str] = option(None, doc="s3: region, written to the Secret as REGION and referenced as s3Credentials.region.")
+    access_key: Optional[Sensitive] = option(None, doc="s3: access key id (a Secret is generated).")
+    secret_key: Optional[Sensitive] = option(None, doc="s3: secret access key (a Secret is generated).")
+    existing_secret: Optional[ExistingSecret] = option(None, doc="s3: use an existing Secret instead of inline keys.")
+    inherit_from_iam_role: bool = option(False, key="inheritFromIAMRole", doc="s3: use the pod's IAM role (IRSA) instead of keys.")
+    connection_string: Optional[Sensitive] = option(None, doc="azure: connection string (AZURE_CONNECTION_STRING); excludes every other azure way.")
+    storage_key: Optional[Sensitive] = option(None, doc="azure: storage account key (AZURE_STORAGE_KEY).")
+    storage_sas_token: Optional[Sensitive] = option(None, doc="azure: SAS token (AZURE_STORAGE_SAS_TOKEN).")
+    inherit_from_azure_ad: bool = option(False, key="inheritFromAzureAD", doc="azure: authenticate with Azure AD workload identity.")
+    use_default_azure_credentials: bool = option(False, doc="azure: authenticate with DefaultAzureCredential.")
+    application_credentials: Optional[Sensitive] = option(None, doc="google: service account JSON (APPLICATION_CREDENTIALS).")
+    gke_environment: bool = option(False, doc="google: use the GKE workload identity instead of a key.")
     encr_key: Optional[Sensitive] = option(None, doc="Accepted for TrueCharts compatibility (VolSync); unused by CNPG.")
-    existing_secret: Optional[ExistingSecret] = option(None, doc="Use an existing Secret instead of inline keys.")
-    inherit_from_iam_role: bool = option(False, key="inheritFromIAMRole", doc="Use the pod's IAM role (IRSA) instead of keys.")
     name: str = option("", internal=True)
     origins: dict = origins_field()
 
@@ -130,9 +173,58 @@ class Backups(Located):
     origins: dict = origins_field()
 
 
+def _optional(convert):
+    return lambda raw: None if raw is None else convert(raw)
+
+
+def _target_time(raw) -> str:
+    if not isinstance(raw, str):
+        raise ValueError("must be a quoted timestamp string")
+    pgtime.has_zone(raw)
+    return raw
+
+
+def _xid(raw) -> str:
+    """A transaction id is a uint32 (the webhook parses it so)."""
+    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    if not text.isdigit() or int(text) > 0xFFFFFFFF:
+        raise ValueError("must be a transaction id (an integer from 0 to 4294967295)")
+    return text
+
+
+def _tli(raw) -> str:
+    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    if text != "latest" and not (text.isdigit() and int(text) >= 1):
+        raise ValueError("must be 'latest' or a timeline number (1 or more)")
+    return text
+
+
+def _restore_point(raw) -> str:
+    """PostgreSQL restore point names: under 64 bytes, no control characters."""
+    if not isinstance(raw, str) or not raw or len(raw.encode()) >= 64 or any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise ValueError("must be a restore point name: 1 to 63 bytes, no control characters")
+    return raw
+
+
+TARGET_TIME = Custom(_optional(_target_time), {"type": "string"})
+XID = Custom(_optional(_xid), {"type": ["string", "integer"], "pattern": r"^[0-9]+$", "minimum": 0, "maximum": 4294967295})
+TLI = Custom(_optional(_tli), {"type": ["string", "integer"], "pattern": r"^(latest|[1-9][0-9]*)$", "minimum": 1})
+RESTORE_POINT = Custom(_optional(_restore_point), {"type": "string", "minLength": 1, "maxLength": 63})
+LSN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
+
+
 @dataclass
 class PitrTarget(Located):
-    time: Optional[str] = option(None, doc="Recover up to this time (RFC 3339 or PostgreSQL timestamp; give a zone).")
+    """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
+
+    time: Optional[str] = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC.")
+    lsn: Optional[str] = option(None, pattern=LSN_PATTERN, doc="Recover up to this WAL location, e.g. 0/3000060.")
+    name: Optional[str] = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
+    xid: Optional[str] = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
+    immediate: bool = option(False, doc="Stop as soon as the backup is consistent; needs backupID.")
+    backup_id: Optional[str] = option(None, key="backupID", doc="Base backup to start from (barman backup id, e.g. 20240501T100000). With time or lsn CNPG picks the closest earlier one.")
+    exclusive: Optional[bool] = option(None, doc="Stop just before the target instead of just after it.")
+    tli: Optional[str] = option(None, custom=TLI, doc="Timeline to follow: 'latest' or a number.")
     origins: dict = origins_field()
 
 
@@ -164,6 +256,8 @@ class Entry(Located):
     match: Optional[Match] = option(None, doc="Default: a Cluster named <name> or ending in -cnpg-<name>.")
     optional: bool = option(False, doc="Matching no Cluster is not an error.")
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
+    engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
+                                                                                   "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
     skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)
@@ -175,6 +269,7 @@ class Entry(Located):
 @dataclass
 class Overlay(Located):
     credentials: dict[str, Credential] = option(default_factory=dict, doc="Object-store credentials by name.")
+    defaults: Optional[Entry] = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")
     files: tuple[str, ...] = option((), internal=True)
     origins: dict = origins_field()

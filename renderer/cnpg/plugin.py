@@ -1,0 +1,86 @@
+"""The barman-cloud plugin engine: the in-tree store, spread over four objects
+(cnpg-upstream.md §3.5):
+
+- an `ObjectStore` per side, holding the store minus `serverName` (a CEL rule forbids
+  it there) and, on the write side, the retention policy;
+- `Cluster.spec.plugins[barman-cloud]`, the WAL archiver, naming the write-side store;
+- `externalClusters[].plugin`, naming the read-side store;
+- ScheduledBackups with `method: plugin`.
+
+serverName is always written into the plugin parameters: on the read side the plugin
+otherwise reads the folder of the *restoring* Cluster, not of the source (§3.1)."""
+
+from __future__ import annotations
+
+from renderer.cnpg.meta import cluster_name, companion_metadata
+from renderer.errors import RenderError
+
+PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
+API_VERSION = "barmancloud.cnpg.io/v1"
+# What a ScheduledBackup needs to back up through the plugin (the Backup webhook
+# rejects method: plugin without pluginConfiguration).
+SCHEDULED = {"method": "plugin", "pluginConfiguration": {"name": PLUGIN_NAME}}
+
+
+def object_store_name(cluster: str, side: str) -> str:
+    """`<cluster>-<side>-objectstore`. No generated Secret ends so, and `object_store`
+    refuses a store that references a Secret of its own name (plugin-barman-cloud#502)."""
+    return f"{cluster}-{side}-objectstore"
+
+
+def object_store(store: dict, cluster: dict, side: str, namespace: str | None, where: str,
+                 retention: str | None = None) -> dict:
+    """The ObjectStore for one side: a normal manifest (not a Helm hook, which Helm 3
+    does not pass to post-renderers), emitted before its Cluster."""
+    name = object_store_name(cluster_name(cluster), side)
+    configuration = {k: v for k, v in store.items() if k != "serverName"}
+    if name in _secret_names(configuration):
+        raise RenderError(where, f"the {side} store references a Secret named '{name}', the name of its "
+                                 "ObjectStore: the plugin confuses the two (plugin-barman-cloud#502); "
+                                 "rename the Secret")
+    spec: dict = {"configuration": configuration}
+    if retention:
+        spec["retentionPolicy"] = retention
+    return {"apiVersion": API_VERSION, "kind": "ObjectStore",
+            "metadata": companion_metadata(cluster, name, namespace), "spec": spec}
+
+
+def _secret_names(value) -> set[str]:
+    """Names of every SecretKeySelector ({name, key}) inside a store."""
+    if isinstance(value, dict):
+        own = {value["name"]} if set(value) == {"name", "key"} else set()
+        return own.union(*(_secret_names(v) for v in value.values()))
+    return set()
+
+
+def _parameters(store_name: str, server_name: str) -> dict:
+    return {"barmanObjectName": store_name, "serverName": server_name}
+
+
+def archivers(plugins) -> list[str]:
+    """Names of the enabled WAL-archiver plugins in a spec.plugins list."""
+    return [str(p.get("name")) for p in plugins or [] if isinstance(p, dict) and p.get("isWALArchiver")
+            and p.get("enabled", True) is not False]
+
+
+def with_archiver(plugins: list | None, store_name: str, server_name: str, where: str) -> list:
+    """spec.plugins with our archiver in place of any barman-cloud entry; other plugins
+    stay, but another enabled WAL archiver is refused (CNPG allows one)."""
+    others = [name for name in archivers(plugins) if name != PLUGIN_NAME]
+    if others:
+        raise RenderError(where, f"spec.plugins already has the WAL archiver '{others[0]}'; CNPG allows one, "
+                                 "so the barman-cloud plugin cannot archive")
+    ours = {"name": PLUGIN_NAME, "isWALArchiver": True, "parameters": _parameters(store_name, server_name)}
+    out, placed = [], False
+    for item in plugins or []:
+        if isinstance(item, dict) and item.get("name") == PLUGIN_NAME:
+            out += [] if placed else [ours]
+            placed = True
+        else:
+            out.append(item)
+    return out if placed else [*out, ours]
+
+
+def recovery_source(name: str, store_name: str, server_name: str) -> dict:
+    """The externalClusters entry the recovery reads from."""
+    return {"name": name, "plugin": {"name": PLUGIN_NAME, "parameters": _parameters(store_name, server_name)}}

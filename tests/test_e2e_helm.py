@@ -1,0 +1,165 @@
+"""cnpg-render behind the real Helm 3 (executable) and Helm 4 (postrenderer/v1 plugin)."""
+
+from __future__ import annotations
+
+import pytest
+
+from e2e_helpers import (  # noqa: F401 - fixtures
+    CHART, CNPG_RENDER, OVERLAYS, doc_block, find, helm3, helm4, load_docs, raw_doc, split_raw,
+)
+
+pytestmark = pytest.mark.e2e
+
+CLUSTER = "demo-cnpg-main"
+SECRET = f"{CLUSTER}-provider-backup-s3-creds"
+SCHEDULED = f"{CLUSTER}-sched-backup-daily-backup"
+OVERLAY = OVERLAYS / "overlay.yaml"
+
+
+def assert_backup_injected(docs: list[dict], release: str = "demo") -> None:
+    """The Cluster got its object store, and both added objects exist and point at it."""
+    cluster = find(docs, "Cluster", CLUSTER)
+    store = cluster["spec"]["backup"]["barmanObjectStore"]
+    assert store["destinationPath"] == f"s3://my-bucket/demo/{release}/cnpg"
+    assert store["endpointURL"] == "https://s3.example.com"
+    secret = find(docs, "Secret", SECRET)
+    assert secret["stringData" if "stringData" in secret else "data"], "credentials Secret is empty"
+    scheduled = find(docs, "ScheduledBackup", SCHEDULED)
+    assert scheduled["spec"]["cluster"]["name"] == CLUSTER
+
+
+def helm3_args(*extra: str) -> list[str]:
+    return ["template", "demo", CHART, "--post-renderer", str(CNPG_RENDER), *extra]
+
+
+# --- Helm 3 -----------------------------------------------------------------
+
+
+def test_helm3_documented_template_injects_backups_in_stream_order(helm3):
+    out = helm3.bash(doc_block("helm3-template")).stdout
+    assert_backup_injected(load_docs(out))
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in load_docs(out)]
+    at = kinds.index(("Cluster", CLUSTER))
+    assert kinds[at - 1] == ("Secret", SECRET), "Secret must come right before its Cluster"
+    assert kinds[at + 1] == ("ScheduledBackup", SCHEDULED), "ScheduledBackup right after"
+
+
+def test_helm3_untouched_documents_are_byte_identical(helm3):
+    plain = helm3.run([helm3.helm, "template", "demo", CHART, "--namespace", "apps"]).stdout
+    rendered = helm3.bash(doc_block("helm3-template")).stdout
+    for kind, name in [("Deployment", "demo-app"), ("Job", "demo-migrate")]:
+        assert raw_doc(rendered, kind, name) == raw_doc(plain, kind, name)
+
+
+def test_helm3_include_crds_passes_bare_equals_enum_through(helm3):
+    args = helm3_args("--include-crds", f"--post-renderer-args=--overlay={OVERLAY}")
+    plain = helm3.run([helm3.helm, "template", "demo", CHART, "--include-crds"]).stdout
+    out = helm3.run([helm3.helm, *args]).stdout
+    crd = raw_doc(out, "CustomResourceDefinition", "widgets.example.com")
+    assert "- =\n" in crd
+    assert crd == raw_doc(plain, "CustomResourceDefinition", "widgets.example.com")
+    assert_backup_injected(load_docs(out))
+
+
+def test_helm3_show_only_keeps_added_objects_with_their_cluster(helm3):
+    out = helm3.bash(doc_block("helm3-show-only")).stdout
+    docs = load_docs(out)
+    assert sorted(d["kind"] for d in docs) == ["Cluster", "ScheduledBackup", "Secret"]
+    assert all(p.lstrip("\n").startswith("# Source: demo/templates/cluster.yaml") for p in split_raw(out))
+    assert_backup_injected(docs)
+
+
+def test_helm3_recovery_overlay(helm3):
+    args = helm3_args(f"--post-renderer-args=--overlay={OVERLAYS / 'overlay-recovery.yaml'}")
+    cluster = find(load_docs(helm3.run([helm3.helm, *args]).stdout), "Cluster", CLUSTER)
+    assert "recovery" in cluster["spec"]["bootstrap"] and "initdb" not in cluster["spec"]["bootstrap"]
+    sources = {c["name"] for c in cluster["spec"]["externalClusters"]}
+    assert cluster["spec"]["bootstrap"]["recovery"]["source"] in sources
+
+
+def test_helm3_bad_overlay_fails_with_our_message(helm3):
+    args = helm3_args(f"--post-renderer-args=--overlay={OVERLAYS / 'overlay-bad.yaml'}")
+    proc = helm3.run([helm3.helm, *args], check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    ours = [line for line in proc.stderr.splitlines() if "cnpg-render: error:" in line]
+    assert len(ours) == 1 and "overlay-bad.yaml" in ours[0], proc.stderr
+
+
+def test_helm3_install_dry_run_client_needs_a_cluster(helm3):
+    """Documented limitation: Helm 3.17's client dry-run still contacts the API server."""
+    args = ["install", "demo", CHART, "--dry-run=client", "--post-renderer", str(CNPG_RENDER),
+            f"--post-renderer-args=--overlay={OVERLAY}"]
+    proc = helm3.run([helm3.helm, *args], check=False)
+    assert proc.returncode != 0 and "cluster unreachable" in proc.stderr
+
+
+# --- Helm 4 -----------------------------------------------------------------
+
+
+def test_helm4_documented_plugin_install(tmp_path):
+    from e2e_helpers import make_sandbox
+
+    box = make_sandbox(tmp_path, 4)
+    out = box.bash(doc_block("helm4-install-plugin")).stdout
+    assert "postrenderer/v1" in out and "cnpg-render" in out
+
+
+def install_cat_plugin(box, tmp_path) -> None:
+    """A postrenderer plugin that runs `cat`: the reference for "untouched" under Helm 4,
+    which re-serializes every document (kyaml) before any post-renderer sees it."""
+    plugin = tmp_path / "passthrough"
+    plugin.mkdir()
+    (plugin / "plugin.yaml").write_text(
+        "apiVersion: v1\ntype: postrenderer/v1\nname: passthrough\nversion: 0.1.0\n"
+        "runtime: subprocess\nruntimeConfig:\n  platformCommand:\n    - command: cat\n")
+    box.run([box.helm, "plugin", "install", plugin])
+
+
+def test_helm4_documented_template_injects_backups_and_keeps_hooks(helm4, tmp_path):
+    out = helm4.bash(doc_block("helm4-template")).stdout
+    assert_backup_injected(load_docs(out))
+    install_cat_plugin(helm4, tmp_path)
+    plain = helm4.run([helm4.helm, "template", "demo", CHART, "--namespace", "apps",
+                       "--post-renderer", "passthrough"]).stdout
+    assert raw_doc(out, "Deployment", "demo-app") == raw_doc(plain, "Deployment", "demo-app")
+    assert raw_doc(out, "Job", "demo-migrate") == raw_doc(plain, "Job", "demo-migrate")
+    assert "postrenderer.helm.sh/postrender-filename" not in out
+    assert "generated-by-postrender" not in out, "added objects must land in their Cluster's file"
+
+
+def test_helm4_show_only_cluster_file_holds_added_objects(helm4):
+    args = ["template", "demo", CHART, "--post-renderer", "cnpg-render",
+            f"--post-renderer-args=--overlay={OVERLAY}", "--show-only", "templates/cluster.yaml"]
+    docs = load_docs(helm4.run([helm4.helm, *args]).stdout)
+    assert sorted(d["kind"] for d in docs) == ["Cluster", "ScheduledBackup", "Secret"]
+    assert_backup_injected(docs)
+
+
+def test_helm4_documented_install_dry_run_uses_instance_label_as_release(helm4):
+    out = helm4.bash(doc_block("helm4-install-dry-run")).stdout
+    manifest = out.split("MANIFEST:", 1)[1].split("\nNOTES:", 1)[0]
+    assert_backup_injected(load_docs(manifest), release="demo")
+
+
+def test_helm4_failure_is_found_with_last_error(helm4):
+    args = ["template", "demo", CHART, "--post-renderer", "cnpg-render",
+            f"--post-renderer-args=--overlay={OVERLAYS / 'overlay-bad.yaml'}"]
+    proc = helm4.run([helm4.helm, *args], check=False)
+    assert proc.returncode == 1 and "cnpg-render: error:" not in proc.stderr, "Helm 4 hides our stderr"
+    assert 'plugin "cnpg-render" exited with error' in proc.stderr
+    told = helm4.bash(doc_block("helm4-last-error")).stdout
+    assert told.startswith("cnpg-render: error:") and "overlay-bad.yaml" in told
+
+
+def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
+    env = {"PATH": "/usr/bin:/bin"}
+    args = ["template", "demo", CHART, "--post-renderer", "cnpg-render", f"--post-renderer-args=--overlay={OVERLAY}"]
+    assert helm4.run([helm4.helm, *args], env=env, check=False).returncode == 1
+    assert "cannot find 'cnpg-render'" in helm4.last_error_file.read_text()
+    env["CNPG_RENDER_BIN"] = str(CNPG_RENDER)
+    assert_backup_injected(load_docs(helm4.run([helm4.helm, *args, "--post-renderer-args=--release=demo"], env=env).stdout))
+
+
+def test_helm3_still_loads_plugins_next_to_isolated_helm4(helm3, helm4):
+    """The sandboxes keep Helm 3's plugin dir free of the Helm 4 plugin."""
+    assert helm3.run([helm3.helm, "plugin", "list"]).returncode == 0
