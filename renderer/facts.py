@@ -336,6 +336,9 @@ def _store_report(a: Assessment, lineage: Lineage, facts: Facts) -> None:
     bak_state = facts.store(bak.destination_path) if bak else None
     if rec and rec_state and rec_state.checked:
         a.suggested["recovery"] = newest_restorable(rec_state, base_of(rec))
+    elif rec is None and bak and bak_state and bak_state.checked:  # standalone: what a restore would read
+        a.suggested["recovery"] = newest_restorable(bak_state, base_of(bak))
+        rec = bak if a.suggested["recovery"] is not None else None
     if bak and bak_state and bak_state.checked:
         also = (a.suggested.get("recovery") or "",) if rec and \
             (norm(rec.destination_path), base_of(rec)) == (norm(bak.destination_path), base_of(bak)) and \
