@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 import subprocess
 
-from tests.helpers import CLI, FIXTURES, REPO, by_kind, documents, run_cli
+from tests.helpers import FIXTURES, REPO, by_kind, documents, run_cli
 from tests.test_cli import INPUT, SECRET, assert_failed_cleanly, write
 
 BASE = "demo-cnpg-main"
