@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from renderer.errors import Notice, RenderError
-from renderer.lineage import Lineage, Side
+from renderer.lineage import Lineage, Side, uses_auto
 from renderer.live import LiveCluster
 from renderer.objectstore import LineageState, StoreState
 from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
@@ -153,10 +153,6 @@ def next_unused(state: StoreState, base: str, also: tuple[str, ...] = ()) -> str
 def base_of(side: Side) -> str:
     suffix = f"-r{side.revision}" if side.revision else ""
     return side.server_name[: len(side.server_name) - len(suffix)] if suffix else side.server_name
-
-
-def uses_auto(entry: Entry) -> bool:
-    return AUTO_REVISION in (entry.backups.revision, entry.recovery.revision)
 
 
 def with_revisions(entry: Entry, backups: str | None, recovery: str | None, **changes) -> Entry:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from renderer import providers
 from renderer.errors import Notice, RenderError
-from renderer.overlay.model import Credential, Entry, Overlay
+from renderer.overlay.model import AUTO_REVISION, Credential, Entry, Overlay
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,11 @@ class Lineage:
 def server_name(base: str, revision: str) -> str:
     """TrueCharts' rule: `<base>-r<revision>`, or the bare base for an empty revision."""
     return f"{base}-r{revision}" if revision else base
+
+
+def uses_auto(entry: Entry) -> bool:
+    """Does a revision of this entry wait for store or live facts (`revision: auto`)?"""
+    return AUTO_REVISION in (entry.backups.revision, entry.recovery.revision)
 
 
 def next_revision(revision: str) -> str | None:

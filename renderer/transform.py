@@ -6,12 +6,17 @@ we say, per document index, what replaces it and what goes before and after it."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from renderer import cnpg, facts, match
+from renderer import cnpg, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, Target, edit
 from renderer.errors import Notice, RenderError, document_where
+from renderer.lineage import uses_auto
 from renderer.overlay.model import Overlay
+
+if TYPE_CHECKING:
+    from renderer import facts
 
 
 @dataclass(frozen=True)
@@ -80,8 +85,10 @@ def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterE
     labels = f.labels
     release = context.release or labels.get("app.kubernetes.io/instance")
     target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
-    if context.facts is None and not facts.uses_auto(entry):
+    if context.facts is None and not uses_auto(entry):
         return target, edit(entry, overlay, target), None
+    from renderer import facts  # store/live rules: only when facts or `auto` are in play
+
     return target, *facts.edit_cluster(entry, overlay, target, context.facts, edit)
 
 
