@@ -4,15 +4,13 @@ imports happen inside the commands that need them, so `render` starts fast."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from renderer import __version__
 from renderer.errors import RenderError
-
-OVERLAY_ENV = "CNPG_RENDER_OVERLAY"
+from renderer.shell import OVERLAY_ENV, RENDER_OPTIONS, fail, overlay_paths, read_inputs, render_stream, run_render, warn
 
 EPILOG = """\b
 Examples:
@@ -67,57 +65,12 @@ def main() -> None:
     (serverName revision) so a restore never writes into the archive it reads."""
 
 
-def overlay_paths(overlays: tuple[str, ...]) -> list[str]:
-    paths = list(overlays) or ([os.environ[OVERLAY_ENV]] if os.environ.get(OVERLAY_ENV) else [])
-    if not paths:
-        raise RenderError("--overlay", f"no overlay given: pass --overlay FILE or set {OVERLAY_ENV}")
-    return paths
-
-
-def read_inputs(files: tuple[str, ...]) -> bytearray:
-    """The input stream: files in order (a `---` between them), or stdin. Read into
-    one growing buffer, so a 100 MB stream costs 100 MB, not twice that."""
-    out = bytearray()
-    for name in files or ("-",):
-        start = len(out)
-        if out and not out.endswith(b"\n"):
-            out += b"\n"
-        separator_at = len(out)
-        try:
-            _read_into(out, sys.stdin.buffer if name == "-" else open(name, "rb"))
-        except OSError as exc:
-            raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
-        if start and out[separator_at:].strip() and not out.startswith(b"---", separator_at):
-            out[separator_at:separator_at] = b"---\n"
-    return out
-
-
-def _read_into(out: bytearray, handle) -> None:
-    with handle:
-        while block := handle.read1(1 << 20):
-            out += block
-
-
-def fail(error: RenderError) -> "NoReturn":  # noqa: F821
-    line = f"cnpg-render: error: {error}"
-    click.echo(line, err=True)
-    from renderer import lasterror
-
-    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
-    sys.exit(1)
-
-
-def warn(notices) -> None:
-    for notice in notices:
-        click.echo(f"cnpg-render: warning: {notice}", err=True)
-
-
-overlay_option = click.option("--overlay", "-f", "overlays", multiple=True, metavar="PATH",
+overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH",
                               help=f"Overlay file (repeatable; later files override earlier ones). Default: ${OVERLAY_ENV}.")
-release_option = click.option("--release", metavar="NAME",
+release_option = click.option(*RENDER_OPTIONS["release"][0], "release", metavar="NAME",
                               help="Release name for the default destinationPath (default: the Cluster's "
                                    "app.kubernetes.io/instance label).")
-namespace_option = click.option("--namespace", "-n", metavar="NS",
+namespace_option = click.option(*RENDER_OPTIONS["namespace"][0], "namespace", metavar="NS",
                                 help="Namespace for added objects when the Cluster has none.")
 
 
@@ -146,34 +99,6 @@ def facts_options(command):
     return command
 
 
-def run_render(overlays, release, namespace, files, facts=None, collect=False):
-    """Shared by every command that renders: the Rendered result, or the one-line
-    failure (a bug included: stdout stays empty either way). `facts`: the
-    facts_options values; store and live state are read only when asked for."""
-    from renderer import overlay as overlay_model
-    from renderer.render import render
-    from renderer.transform import Context
-
-    try:
-        options = None
-        if facts and any(facts.values()):
-            from renderer.gather import FactOptions, check_options
-
-            options = FactOptions(**facts)
-            check_options(options, files)
-        loaded = overlay_model.load(overlay_paths(overlays))
-        context = Context(release=release, namespace=namespace)
-        if options is None:
-            return render(read_inputs(files), loaded, context)
-        from renderer.gather import render_with_facts
-
-        return render_with_facts(read_inputs(files), loaded, context, options, collect)
-    except RenderError as error:
-        fail(error)
-    except Exception as exc:
-        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
-
-
 @main.command()
 @render_inputs
 @facts_options
@@ -181,10 +106,7 @@ def render(overlays, release, namespace, files, **facts):
     """Render: read manifests (files or stdin), write them with backups injected.
 
     Nothing is written to stdout unless the whole input was processed."""
-    rendered = run_render(overlays, release, namespace, files, facts)
-    warn(rendered.notices)
-    rendered.output.write(sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    render_stream(overlays, release, namespace, files, facts)
 
 
 @main.command()

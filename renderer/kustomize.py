@@ -201,7 +201,7 @@ def _result(severity: str, message: str, ref: dict | None) -> dict:
 @click.argument("config", metavar="CONFIG")
 def plugin_command(config: str) -> None:
     """kustomize legacy exec plugin: CONFIG is the CnpgBackup object; stream in/out."""
-    from renderer.cli import fail, warn
+    from renderer.shell import fail, warn
     from renderer.render import render
 
     try:
@@ -217,7 +217,7 @@ def plugin_command(config: str) -> None:
 @click.command("krm")
 def krm_command() -> None:
     """KRM function: ResourceList in, ResourceList out (kpt, kustomize --enable-exec)."""
-    from renderer.cli import fail, warn
+    from renderer.shell import fail, warn
 
     try:
         out, notices, error = process_resource_list(sys.stdin.read())

@@ -5,7 +5,6 @@ The overlay's `pitrTarget` was checked against CNPG's rules when it was read
 
 from __future__ import annotations
 
-from renderer import pgtime
 from renderer.errors import Notice
 from renderer.overlay.model import PitrTarget
 
@@ -21,7 +20,11 @@ def recovery_target(pitr: PitrTarget | None) -> dict | None:
 
 def notices(pitr: PitrTarget | None, where: str) -> list[Notice]:
     """A time without a zone is UTC to CNPG, whatever the user's clock says."""
-    if pitr is None or pitr.time is None or pgtime.has_zone(pitr.time):
+    if pitr is None or pitr.time is None:
+        return []
+    from renderer import pgtime  # datetime stays off the render path unless a PITR time is set
+
+    if pgtime.has_zone(pitr.time):
         return []
     return [Notice(where, f"recovery target time '{pitr.time}' has no zone: CNPG reads it as UTC "
                           f"(write e.g. '{pitr.time}+00' to say so, and silence this)")]

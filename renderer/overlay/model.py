@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from renderer import pgtime
 from renderer.overlay.fields import Custom, Located, option, origins_field
 from renderer.sensitive import Sensitive
 
@@ -180,6 +179,8 @@ def _optional(convert):
 def _target_time(raw) -> str:
     if not isinstance(raw, str):
         raise ValueError("must be a quoted timestamp string")
+    from renderer import pgtime  # datetime stays off the render path unless a PITR time is set
+
     pgtime.has_zone(raw)
     return raw
 

@@ -1,0 +1,69 @@
+"""The `cnpg-render` executable.
+
+Helm and ArgoCD run it on every render, nearly always as
+`cnpg-render [render] --overlay X [--release R] [--namespace N] [FILE|-]...`. That call
+is read here, from the option table `renderer.cli` declares to click too, and never
+loads click (a third of our start-up). Anything else — other commands, --help, other
+flags, unusual spellings — goes to the click CLI, which owns usage and its errors."""
+
+from __future__ import annotations
+
+import sys
+
+from renderer.shell import RENDER_OPTIONS, render_stream
+
+_FLAGS = {flag: (parameter, repeatable) for parameter, (flags, repeatable) in RENDER_OPTIONS.items()
+          for flag in flags}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    plain = plain_render(args)
+    if plain is None:
+        from renderer.cli import main as cli
+
+        cli.main(args=args, prog_name="cnpg-render")
+        return
+    render_stream(**plain)
+
+
+def plain_render(args: list[str]) -> dict | None:
+    """The render parameters if `args` is a plain render call, else None."""
+    if not args:
+        return None if sys.stdin.isatty() else _values()
+    if args[0] == "render":
+        args = args[1:]
+    elif not args[0].startswith("-") or args[0] == "-":
+        return None  # a command name or a file first: click tells them apart
+    values = _values()
+    words = iter(args)
+    for word in words:
+        if word == "-" or not word.startswith("-"):
+            values["files"].append(word)
+        elif not _take_option(word, words, values):
+            return None
+    values["overlays"] = tuple(values["overlays"])
+    values["files"] = tuple(values["files"])
+    return values
+
+
+def _values() -> dict:
+    return {"overlays": [], "release": None, "namespace": None, "files": []}
+
+
+def _take_option(word: str, words, values: dict) -> bool:
+    flag, has_value, value = word.partition("=")
+    if flag not in _FLAGS or (has_value and not flag.startswith("--")):
+        return False
+    if not has_value:
+        value = next(words, None)
+        if value is None:
+            return False
+    parameter, repeatable = _FLAGS[flag]
+    if repeatable:
+        values[parameter].append(value)
+    elif values[parameter] is None:
+        values[parameter] = value
+    else:
+        return False  # repeated: click's rule (the last one wins) applies
+    return True

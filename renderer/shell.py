@@ -1,0 +1,104 @@
+"""What every command does at the edge, without the CLI framework: find the overlay,
+read the input, render, print notices, fail with one line.
+
+`renderer.entry` calls this directly for the plain render Helm and ArgoCD run on every
+release; `renderer.cli` (click) builds its commands on the same functions and the same
+option table, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+from renderer.errors import RenderError
+
+OVERLAY_ENV = "CNPG_RENDER_OVERLAY"
+# The options every rendering command takes: parameter -> (flags, repeatable).
+RENDER_OPTIONS = {
+    "overlays": (("--overlay", "-f"), True),
+    "release": (("--release",), False),
+    "namespace": (("--namespace", "-n"), False),
+}
+
+
+def overlay_paths(overlays: tuple[str, ...]) -> list[str]:
+    paths = list(overlays) or ([os.environ[OVERLAY_ENV]] if os.environ.get(OVERLAY_ENV) else [])
+    if not paths:
+        raise RenderError("--overlay", f"no overlay given: pass --overlay FILE or set {OVERLAY_ENV}")
+    return paths
+
+
+def read_inputs(files: tuple[str, ...]) -> bytearray:
+    """The input stream: files in order (a `---` between them), or stdin. Read into
+    one growing buffer, so a 100 MB stream costs 100 MB, not twice that."""
+    out = bytearray()
+    for name in files or ("-",):
+        start = len(out)
+        if out and not out.endswith(b"\n"):
+            out += b"\n"
+        separator_at = len(out)
+        try:
+            _read_into(out, sys.stdin.buffer if name == "-" else open(name, "rb"))
+        except OSError as exc:
+            raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
+        if start and out[separator_at:].strip() and not out.startswith(b"---", separator_at):
+            out[separator_at:separator_at] = b"---\n"
+    return out
+
+
+def _read_into(out: bytearray, handle) -> None:
+    with handle:
+        while block := handle.read1(1 << 20):
+            out += block
+
+
+def fail(error: RenderError) -> NoReturn:
+    """The one way a command fails: one line on stderr, nothing on stdout, exit 1."""
+    line = f"cnpg-render: error: {error}"
+    sys.stderr.write(line + "\n")
+    from renderer import lasterror
+
+    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
+    sys.exit(1)
+
+
+def warn(notices) -> None:
+    for notice in notices:
+        sys.stderr.write(f"cnpg-render: warning: {notice}\n")
+
+
+def run_render(overlays, release, namespace, files, facts=None, collect=False):
+    """Shared by every command that renders: the Rendered result, or the one-line
+    failure (a bug included: stdout stays empty either way). `facts`: the
+    facts_options values; store and live state are read only when asked for."""
+    from renderer import overlay as overlay_model
+    from renderer.render import render
+    from renderer.transform import Context
+
+    try:
+        options = None
+        if facts and any(facts.values()):
+            from renderer.gather import FactOptions, check_options
+
+            options = FactOptions(**facts)
+            check_options(options, files)
+        loaded = overlay_model.load(overlay_paths(overlays))
+        context = Context(release=release, namespace=namespace)
+        if options is None:
+            return render(read_inputs(files), loaded, context)
+        from renderer.gather import render_with_facts
+
+        return render_with_facts(read_inputs(files), loaded, context, options, collect)
+    except RenderError as error:
+        fail(error)
+    except Exception as exc:
+        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
+
+
+def render_stream(overlays, release, namespace, files, facts=None) -> None:
+    """`render`: the output goes to stdout in one go, after everything succeeded."""
+    rendered = run_render(overlays, release, namespace, files, facts)
+    warn(rendered.notices)
+    rendered.output.write(sys.stdout.buffer)
+    sys.stdout.buffer.flush()
