@@ -151,9 +151,6 @@ def kustomize(work: Path, runs: int) -> None:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    # Installed packages ship bytecode; an editable checkout (with PYTHONDONTWRITEBYTECODE
-    # set, as on CI machines) would otherwise be compiled on every run.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "renderer")], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         startup(work, 5 if quick else 21)
