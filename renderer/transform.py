@@ -60,6 +60,8 @@ class _Found:
 
 def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Result:
     entries = [e for e in overlay.cnpg.values() if e.enabled]
+    result_notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
+                                                "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
     found = _clusters(docs, context)
     pairs = match.pair(entries, found)
     edited = {id(f): _edit(entry, overlay, f, context) for entry, f in pairs}
@@ -67,7 +69,7 @@ def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context
     by_position = {(f.index, f.item): edited[id(f)][1] for f in found if id(f) in edited}
     methods = {(f.namespace, f.name): edited[id(f)][1].scheduled_method for _, f in pairs
                if edited[id(f)][1].scheduled_method}
-    result = Result({}, [])
+    result = Result({}, result_notices)
     for index, obj in docs:
         _apply(index, obj, by_position, owners, context, result)
         if index not in result.edits:

@@ -178,3 +178,10 @@ def test_the_same_cluster_twice_is_an_error():
     cluster = INPUT.split(b"---\n# Source: demo/templates/configmap.yaml")[0]
     assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=cluster + cluster),
                           "document 1 (Cluster/demo-cnpg-main)", "also document 0")
+
+
+def test_overlay_without_entries_passes_through_with_a_warning(tmp_path):
+    overlay = write(tmp_path, "credentials: {}\n")
+    result = run_cli("render", "--overlay", overlay, stdin=INPUT)
+    assert (result.returncode, result.stdout) == (0, INPUT)
+    assert "names no enabled cnpg.<name> entry" in result.stderr.decode()

@@ -127,3 +127,15 @@ def test_secret_values_are_masked_in_repr():
 def test_missing_overlay_file_is_an_error(tmp_path):
     with pytest.raises(RenderError, match="cannot read overlay"):
         overlay.load([str(tmp_path / "nope.yaml")])
+
+
+@pytest.mark.parametrize("key", ["user", "password", "pgVersion", "instances", "hibernate"])
+def test_truecharts_chart_settings_in_an_entry_get_a_pointed_message(key):
+    assert "TrueCharts chart setting" in error_of(f"cnpg:\n  main:\n    {key}: x\n")
+
+
+@pytest.mark.parametrize("text,hint", [("cnpg:\n  main:\n    backups: {manualBackups: []}\n", "kubectl cnpg backup"),
+                                       ("cnpg:\n  main:\n    recovery: {clusterName: x}\n", "dead default"),
+                                       ("cnpg:\n  main:\n    recovery: {endpointURL: x}\n", "credentials.<name>.url")])
+def test_truecharts_keys_we_do_not_read_are_explained(text, hint):
+    assert hint in error_of(text)

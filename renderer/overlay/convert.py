@@ -20,7 +20,16 @@ _POINTED = {
     "customCA": "TrueCharts' customCA is written endpointCA here (the same inline PEM)",
     "customCASecretRef": "write endpointCA: {name, key} (the Secret name is used as written: "
                          "TrueCharts' expandObjectName prefix is not applied)",
+    "manualBackups": "TrueCharts' manualBackups (one-off Backup objects) are not generated; "
+                     "take one with `kubectl cnpg backup` or a ScheduledBackup with immediate: true",
+    "clusterName": "TrueCharts reads no recovery.clusterName (a dead default); the lineage to read is "
+                   "serverName (default: the Cluster name) plus -r<revision>",
+    "endpointURL": "the endpoint comes from the credential: write credentials.<name>.url",
 }
+# TrueCharts' cnpg.<name> settings that shape the chart's own Cluster: a copied block
+# keeps them, and they mean nothing to cnpg-render.
+_CHART_SETTINGS = {"primary", "hibernate", "labels", "annotations", "type", "pgVersion", "database", "user",
+                   "password", "instances", "cluster", "monitoring", "pooler", "creds"}
 _POINTED_VALUES = {
     "restore": "'restore' is not a mode (an old TrueCharts guide says so by mistake); write 'recovery'",
     "replica": "replica mode is not supported: use standalone or recovery",
@@ -87,6 +96,9 @@ class Converter:
     def _unknown(self, key, fields: dict) -> str:
         if key in _POINTED:
             return _POINTED[key]
+        if key in _CHART_SETTINGS and "mode" in fields:
+            return (f"'{key}' is a TrueCharts chart setting for the Cluster itself, which cnpg-render does not "
+                    "render: set it in the chart's values, and keep only match/mode/backups/recovery here")
         import difflib
 
         close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
