@@ -105,7 +105,7 @@ class Converter:
         lowered = {k.lower(): k for k in fields}
         hint = close[0] if close else lowered.get(str(key).lower())
         known = ", ".join(fields)
-        return f"unknown key" + (f"; did you mean '{hint}'?" if hint else f" (known keys: {known})")
+        return "unknown key" + (f"; did you mean '{hint}'?" if hint else f" (known keys: {known})")
 
     def _custom(self, custom, raw, path):
         try:
