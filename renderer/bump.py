@@ -30,6 +30,8 @@ from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
 
 @dataclass(frozen=True)
 class Change:
+    """One edit bump makes to the overlay, as it is printed."""
+
     path: tuple[str, ...]
     old: object  # None: the key was not in the file
     new: str
@@ -150,11 +152,14 @@ _QUOTED = {"revision"}
 
 def edit_text(text: str, name: str, changes: list[tuple[tuple[str, ...], str]]) -> tuple[str, list[Change]]:
     """Apply `changes` to cnpg.<name> in one overlay file's text, keeping everything else."""
+    import io
+
     from ruamel.yaml import YAML
     from ruamel.yaml.comments import CommentedMap
-    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
-
-    import io
+    from ruamel.yaml.scalarstring import (
+        DoubleQuotedScalarString,
+        SingleQuotedScalarString,
+    )
 
     mapping, offset = guess_indent(text)
     yaml = YAML()
@@ -264,7 +269,8 @@ def store_picks(paths: list[str], name: str, buf, context) -> list[tuple[str, st
     its backups write to."""
     import dataclasses
 
-    from renderer import gather, overlay as overlay_model
+    from renderer import gather
+    from renderer import overlay as overlay_model
     from renderer.facts import Facts, base_of, newest_restorable, next_unused, norm
     from renderer.render import render
 

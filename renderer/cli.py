@@ -10,7 +10,16 @@ import click
 
 from renderer import __version__
 from renderer.errors import RenderError
-from renderer.shell import OVERLAY_ENV, RENDER_OPTIONS, fail, overlay_paths, read_inputs, render_stream, run_render, warn
+from renderer.shell import (
+    OVERLAY_ENV,
+    RENDER_OPTIONS,
+    fail,
+    overlay_paths,
+    read_inputs,
+    render_stream,
+    run_render,
+    warn,
+)
 
 EPILOG = """\b
 Examples:

@@ -11,7 +11,8 @@ enough to say *exactly* what the operator will accept, and offers the 6-field fo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from renderer.records import record
 
 __all__ = ["CronError", "parse", "six_field_form"]
 
@@ -20,8 +21,10 @@ class CronError(ValueError):
     """The schedule would be refused by the operator's parser."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Bounds:
+    """One cron field: its name, range and the names it accepts."""
+
     name: str
     low: int
     high: int

@@ -3,10 +3,10 @@ or document index and kind/name) and *what*, so the CLI can print one line."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from renderer.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Origin:
     """Where an overlay value was written: file, line (1-based) and key path."""
 
@@ -35,7 +35,7 @@ class RenderError(Exception):
         self.what = what
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Notice:
     """A non-fatal finding, printed on stderr (and returned as a KRM result)."""
 

@@ -66,6 +66,8 @@ class Facts:
 
 @dataclass(frozen=True)
 class Resolution:
+    """How a `revision: auto` was resolved, and why (shown by plan)."""
+
     side: str  # "backups" | "recovery"
     revision: str
     how: str

@@ -201,8 +201,8 @@ def _result(severity: str, message: str, ref: dict | None) -> dict:
 @click.argument("config", metavar="CONFIG")
 def plugin_command(config: str) -> None:
     """kustomize legacy exec plugin: CONFIG is the CnpgBackup object; stream in/out."""
-    from renderer.shell import fail, warn
     from renderer.render import render
+    from renderer.shell import fail, warn
 
     try:
         overlay, context = load_config_file(config)

@@ -7,14 +7,13 @@ names are decided here, from one source of truth, so they cannot drift apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from renderer import providers
 from renderer.errors import Notice, RenderError
 from renderer.overlay.model import AUTO_REVISION, Credential, Entry, Overlay
+from renderer.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Side:
     """One end of a lineage: where barman writes or reads, and with which credential."""
 
@@ -28,7 +27,7 @@ class Side:
         return f"{self.destination_path.rstrip('/')}/{self.server_name}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Inherited:
     """Where the chart's in-tree store archives: a migration to the plugin continues
     there unless the overlay says otherwise (cnpg-upstream.md §3.5)."""
@@ -37,8 +36,10 @@ class Inherited:
     server_name: str  # the chart's serverName, else the Cluster name (CNPG's default)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lineage:
+    """Both sides of a Cluster's lineage, as the render writes them."""
+
     backup: Side | None  # None: backups disabled
     recovery: Side | None  # None: not recovering from an object store
     shared_folder: bool = False  # both sides on one folder, allowed by skipEmptyWalArchiveCheck

@@ -10,20 +10,22 @@ Secret key names are the CNPG cluster chart's, so a chart-made Secret and ours a
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Callable
 
 from renderer.errors import RenderError
 from renderer.overlay.fields import yaml_key
 from renderer.overlay.model import Credential, ExistingSecret
+from renderer.records import record
 from renderer.sensitive import Sensitive
 
 # (CNPG credentials field, Secret key, value) for each value kept in the Secret.
 SecretValue = tuple[str, str, "str | Sensitive"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Provider:
+    """One object-store provider: its credential fields, Secret keys and destinationPath rule."""
+
     block: str  # s3Credentials / azureCredentials / googleCredentials
     own: tuple[str, ...]  # Credential fields only this provider takes
     location: tuple[str, ...]  # fields the default destinationPath is made of

@@ -6,13 +6,13 @@ Still free of I/O: the CLI, the Helm/ArgoCD/kustomize adapters and the tests all
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import yaml
 
 from renderer import stream
 from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
+from renderer.records import record
 from renderer.transform import Context, Result, transform
 
 # Second, finer test for documents that passed the cheap one: a top-level `kind` of
@@ -23,8 +23,10 @@ _TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|S
                        rb"""|^\{.*\bkind\b""", re.M)
 
 
-@dataclass
+@record
 class Rendered:
+    """What a render produced: the output pieces, the notices, the core's result and the input's documents (for diff)."""
+
     output: stream.Output
     notices: list[Notice]
     result: Result

@@ -8,10 +8,11 @@ parsed, and every other document is written back as the very bytes it came in as
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 
 from renderer import yamlcodec
+from renderer.records import record
 
 BOM = b"\xef\xbb\xbf"
 # A marker at the start of a line. Searching for the newline before it (instead of
@@ -30,7 +31,7 @@ CNPG_TEXT = b"cnpg.io/"
 _CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class Chunk:
     """One document of the input: a slice of the buffer, and what we learn about it
     only when it turns out to be a document we rewrite."""
@@ -147,7 +148,7 @@ def split(buf: bytes) -> list[Chunk]:
     return chunks
 
 
-@dataclass
+@record
 class Output:
     """The output, assembled as pieces (mostly views of the input) and written in one
     go once everything succeeded: half a stream is worse than none for Helm."""

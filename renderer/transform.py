@@ -5,7 +5,7 @@ we say, per document index, what replaces it and what goes before and after it."
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from renderer import cnpg, match
@@ -14,19 +14,22 @@ from renderer.cnpg.cluster import ClusterEdit, Target, edit
 from renderer.errors import Notice, RenderError, document_where
 from renderer.lineage import uses_auto
 from renderer.overlay.model import Overlay
+from renderer.records import record
 
 if TYPE_CHECKING:
     from renderer import facts
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Context:
+    """What the shell knows that the stream does not: release, namespace, store and live facts."""
+
     release: str | None = None
     namespace: str | None = None
     facts: facts.Facts | None = None  # store and live state, gathered by the shell (renderer.gather)
 
 
-@dataclass
+@record
 class Edit:
     """What happens to one input document: replaced by `obj` (None: dropped), with
     new documents before and after it."""
@@ -37,15 +40,17 @@ class Edit:
     after: list[dict] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Result:
+    """Per input document what happens to it, the notices, and each edited Cluster."""
+
     edits: dict[int, Edit]
     notices: list[Notice]
     clusters: list[tuple[Target, ClusterEdit]] = field(default_factory=list)
     assessments: list[facts.Assessment] = field(default_factory=list)  # with Context.facts only
 
 
-@dataclass(eq=False)
+@record(eq=False)
 class _Found:
     """A Cluster in the stream: top-level (item None) or item `item` of a List."""
 
@@ -89,7 +94,9 @@ def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterE
     target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
     if context.facts is None and not uses_auto(entry):
         return target, edit(entry, overlay, target), None
-    from renderer import facts  # store/live rules: only when facts or `auto` are in play
+    from renderer import (
+        facts,  # store/live rules: only when facts or `auto` are in play
+    )
 
     return target, *facts.edit_cluster(entry, overlay, target, context.facts, edit)
 

@@ -4,16 +4,29 @@ and the objects that go with it. Pure: a Cluster dict in, a new one and companio
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import field
 
-from renderer.cnpg import backup, meta, migration, pitr, plugin, recovery, scheduled, secrets, store
+from renderer.cnpg import (
+    backup,
+    meta,
+    migration,
+    pitr,
+    plugin,
+    recovery,
+    scheduled,
+    secrets,
+    store,
+)
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Lineage, Side, decide
 from renderer.overlay.model import Entry, Overlay
+from renderer.records import record
 
 
-@dataclass
+@record
 class ClusterEdit:
+    """One Cluster after the edit, with the objects that go before and after it."""
+
     cluster: dict
     before: list[dict] = field(default_factory=list)  # Secrets, ObjectStores: must exist before the Cluster
     after: list[dict] = field(default_factory=list)  # ScheduledBackups
@@ -24,7 +37,7 @@ class ClusterEdit:
     scheduled_method: dict | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     """A Cluster to edit, with what the stream tells about it."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from renderer.errors import RenderError
-from renderer.overlay import source as _source
 from renderer.overlay import defaults as _defaults
+from renderer.overlay import source as _source
 from renderer.overlay.checks import check
 from renderer.overlay.convert import Converter
 from renderer.overlay.model import Overlay

@@ -6,13 +6,13 @@ and the JSON Schema generator both read it, so the two can never disagree."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from renderer.errors import Origin
+from renderer.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Custom:
     """A value whose shape no plain type describes (e.g. `compression: gzip` or
     TrueCharts' `compression: {enabled: false}`): its converter and its JSON Schema."""

@@ -7,10 +7,10 @@ so values written for TrueCharts charts carry over. Every field is declared once
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Literal, Optional
 
 from renderer.overlay.fields import Custom, Located, option, origins_field
+from renderer.records import record
 from renderer.sensitive import Sensitive
 
 RETENTION_PATTERN = r"^[1-9][0-9]*[dwm]$"
@@ -68,8 +68,10 @@ COMPRESSION = _toggle(COMPRESSIONS, DEFAULT_COMPRESSION, "compression")
 ENCRYPTION = _toggle(ENCRYPTIONS, "AES256", "encryption")
 
 
-@dataclass
+@record
 class ExistingSecret(Located):
+    """An existing Secret holding the S3 keys, instead of inline ones."""
+
     name: str = option(doc="Secret in the Cluster's namespace holding the S3 keys.")
     access_key_id_key: str = option("ACCESS_KEY_ID", doc="Key of the access key id.")
     secret_access_key_key: str = option("ACCESS_SECRET_KEY", doc="Key of the secret access key.")
@@ -77,7 +79,7 @@ class ExistingSecret(Located):
     origins: dict = origins_field()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EndpointCA:
     """The CA bundle of a self-signed endpoint: a key of an existing Secret, or an
     inline PEM that becomes a generated Secret."""
@@ -107,7 +109,7 @@ ENDPOINT_CA = Custom(_endpoint_ca, {"oneOf": [
      "properties": {"name": {"type": "string", "minLength": 1}, "key": {"type": "string", "default": "ca.crt"}}}]})
 
 
-@dataclass
+@record
 class Credential(Located):
     """An object-store credential, referenced by name from `backups` and `recovery`.
     One provider per credential (`type`); which fields each provider takes, and the
@@ -137,8 +139,10 @@ class Credential(Located):
     origins: dict = origins_field()
 
 
-@dataclass
+@record
 class ScheduledBackup(Located):
+    """One `backups.scheduledBackups` entry: a ScheduledBackup object."""
+
     name: str = option(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
     schedule: str = option(doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
     backup_owner_reference: Literal["none", "self", "cluster"] = option("none", doc="Owner of the Backup objects.")
@@ -154,8 +158,10 @@ def default_schedules() -> list[ScheduledBackup]:
                             backup_owner_reference="self", immediate=True, suspend=False)]
 
 
-@dataclass
+@record
 class Backups(Located):
+    """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
+
     enabled: bool = option(False, doc="Write spec.backup, the credentials Secret and the ScheduledBackups.")
     credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`.")
     revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
@@ -179,7 +185,9 @@ def _optional(convert):
 def _target_time(raw) -> str:
     if not isinstance(raw, str):
         raise ValueError("must be a quoted timestamp string")
-    from renderer import pgtime  # datetime stays off the render path unless a PITR time is set
+    from renderer import (
+        pgtime,  # datetime stays off the render path unless a PITR time is set
+    )
 
     pgtime.has_zone(raw)
     return raw
@@ -214,7 +222,7 @@ RESTORE_POINT = Custom(_optional(_restore_point), {"type": "string", "minLength"
 LSN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
 
 
-@dataclass
+@record
 class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
 
@@ -229,8 +237,10 @@ class PitrTarget(Located):
     origins: dict = origins_field()
 
 
-@dataclass
+@record
 class Recovery(Located):
+    """`cnpg.<name>.recovery`: where a recovering Cluster reads from (the read side)."""
+
     method: Literal["object_store", "backup"] = option("object_store", doc="Recover from the object store, or from a Backup object.")
     credentials: Optional[str] = option(None, doc="Name of an entry under `credentials` (object_store).")
     revision: Optional[str] = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
@@ -241,15 +251,17 @@ class Recovery(Located):
     origins: dict = origins_field()
 
 
-@dataclass
+@record
 class Match(Located):
+    """`cnpg.<name>.match`: which Clusters the entry edits."""
+
     name: Optional[str] = option(None, doc="Cluster name or glob (fnmatch), e.g. \"*-cnpg-main\".")
     namespace: Optional[str] = option(None, doc="Cluster namespace (the Cluster's metadata.namespace, else --namespace).")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels the Cluster must carry.")
     origins: dict = origins_field()
 
 
-@dataclass
+@record
 class Entry(Located):
     """`cnpg.<name>`: what to inject into the Cluster(s) it matches."""
 
@@ -267,8 +279,10 @@ class Entry(Located):
     origins: dict = origins_field()
 
 
-@dataclass
+@record
 class Overlay(Located):
+    """The whole overlay, merged from every --overlay file."""
+
     credentials: dict[str, Credential] = option(default_factory=dict, doc="Object-store credentials by name.")
     defaults: Optional[Entry] = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")

@@ -5,17 +5,18 @@ value keeps the file and line it came from so an error can point at it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import yaml
 
 from renderer import yamlcodec
 from renderer.errors import RenderError
+from renderer.records import record
 
 Path_ = tuple  # a key path: ("cnpg", "main", "backups", "revision") or with list indices
 
 
-@dataclass
+@record
 class Source:
     """Merged overlay values plus, for each key path, where it was written."""
 
