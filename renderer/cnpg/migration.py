@@ -15,7 +15,6 @@ the same store and gives the same bytes."""
 from __future__ import annotations
 
 import copy
-import json
 
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
@@ -34,11 +33,17 @@ def chart_backup(cluster: dict) -> dict | None:
     if isinstance(store, dict) and store.get("destinationPath"):
         return {k: spec_backup[k] for k in backup.IN_TREE if k in spec_backup}
     recorded = ((cluster.get("metadata") or {}).get("annotations") or {}).get(MIGRATED)
-    return json.loads(recorded) if recorded else None
+    if not recorded:
+        return None
+    import json  # only migrations get here; plain renders do not load it
+
+    return json.loads(recorded)
 
 
 def record(cluster: dict) -> str:
     """The `MIGRATED` annotation value for `cluster` (as rendered by the chart)."""
+    import json
+
     return json.dumps(chart_backup(cluster), separators=(",", ":"))  # key order kept: same bytes on re-render
 
 

@@ -4,7 +4,6 @@ The shape is TrueCharts' (`credentials.<name>`, `cnpg.<name>.mode/backups/recove
 so values written for TrueCharts charts carry over. Every field is declared once here;
 `convert` validates against it and `schema` turns it into a JSON Schema."""
 
-from __future__ import annotations
 
 import re
 from typing import Literal, Optional
