@@ -13,17 +13,30 @@ import dataclasses
 
 def record(cls=None, /, *, frozen: bool = False, eq: bool = True):
     """`@dataclass` with shared `__repr__`/`__eq__` (and `__hash__` when frozen).
-    `eq=False` keeps identity equality, as for dataclass."""
+    `eq=False` keeps identity equality, as for dataclass. `frozen` fields are written
+    once, by `__init__`, and never again (`dataclasses.FrozenInstanceError`)."""
 
     def wrap(cls):
-        cls = dataclasses.dataclass(cls, repr=False, eq=False, frozen=frozen)
+        cls = dataclasses.dataclass(cls, repr=False, eq=False)
         cls.__repr__ = _repr
+        if frozen:
+            cls.__setattr__, cls.__delattr__ = _write_once, _no_delete
         if eq:
             cls.__eq__ = _eq
             cls.__hash__ = _hash if frozen else None
         return cls
 
     return wrap if cls is None else wrap(cls)
+
+
+def _write_once(self, name: str, value) -> None:
+    if name in self.__dict__:
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+    object.__setattr__(self, name, value)
+
+
+def _no_delete(self, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
 def _compared(obj) -> tuple:
