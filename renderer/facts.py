@@ -220,6 +220,27 @@ def _missing(entry_side, facts: Facts | None, cluster_id: str, why: str) -> Rend
     return RenderError(entry_side.where("revision"), f"is auto, but Cluster {cluster_id} {why}")
 
 
+def _kept_revision(section, server_name: str, base: str, cluster_id: str, verb: str) -> str:
+    """The revision a running Cluster's serverName carries (it keeps its lineage)."""
+    revision = revision_of(server_name, base)
+    if revision is None:
+        raise RenderError(section.where("revision"),
+                          f"is auto, but the running Cluster {cluster_id} {verb} serverName '{server_name}', which "
+                          f"is not {base} or {base}-r<revision>: set the revision (and serverName) explicitly")
+    return revision
+
+
+def _checked_store(section, side: Side, facts, cluster_id: str, why: str) -> StoreState:
+    """The inspected store under `side`, or the error saying which flag or provider is missing."""
+    state = facts.store(side.destination_path) if facts else None
+    if state is None:
+        raise _missing(section, facts, cluster_id, why)
+    if not state.checked:
+        raise RenderError(section.where("revision"),
+                          f"is auto, but {state.destination_path} was not checked: {state.reason}")
+    return state
+
+
 def _resolve_recovery(entry, side: Side | None, facts, live, cluster_id, out) -> str:
     if side is None:  # standalone or recovery from a Backup object: the revision names nothing
         return ""
@@ -230,21 +251,11 @@ def _resolve_recovery(entry, side: Side | None, facts, live, cluster_id, out) ->
                               f"is auto, but the running Cluster {cluster_id} was not bootstrapped from an object "
                               "store, so there is no read lineage to keep: set recovery.revision, or mode: "
                               "standalone while it runs")
-        revision = revision_of(live.recovery_server_name, base)
-        if revision is None:
-            raise RenderError(entry.recovery.where("revision"),
-                              f"is auto, but the running Cluster {cluster_id} was recovered from serverName "
-                              f"'{live.recovery_server_name}', which is not {base} or {base}-r<revision>: "
-                              "set recovery.revision (and serverName) explicitly")
+        revision = _kept_revision(entry.recovery, live.recovery_server_name, base, cluster_id, "was recovered from")
         out.append(Resolution("recovery", revision, "kept from the running Cluster"))
         return revision
-    state = facts.store(side.destination_path) if facts else None
-    if state is None:
-        raise _missing(entry.recovery, facts, cluster_id,
-                       "is not running and the store was not read: pass --check-store")
-    if not state.checked:
-        raise RenderError(entry.recovery.where("revision"),
-                          f"is auto, but {state.destination_path} was not checked: {state.reason}")
+    state = _checked_store(entry.recovery, side, facts, cluster_id,
+                           "is not running and the store was not read: pass --check-store")
     revision = newest_restorable(state, base)
     if revision is None:  # judged (and refused) by assess: the bare lineage, which holds nothing
         out.append(Resolution("recovery", "", "no lineage holds a completed base backup"))
@@ -258,21 +269,11 @@ def _resolve_backup(entry, side: Side | None, facts, live, cluster_id, also, out
         return ""
     base = side.server_name
     if live is not None and live.backup_server_name is not None:
-        revision = revision_of(live.backup_server_name, base)
-        if revision is None:
-            raise RenderError(entry.backups.where("revision"),
-                              f"is auto, but the running Cluster {cluster_id} writes to serverName "
-                              f"'{live.backup_server_name}', which is not {base} or {base}-r<revision>: "
-                              "set backups.revision (and serverName) explicitly")
+        revision = _kept_revision(entry.backups, live.backup_server_name, base, cluster_id, "writes to")
         out.append(Resolution("backups", revision, "kept from the running Cluster"))
         return revision
-    state = facts.store(side.destination_path) if facts else None
-    if state is None:
-        raise _missing(entry.backups, facts, cluster_id,
-                       "does not archive yet and the store was not read: pass --check-store")
-    if not state.checked:
-        raise RenderError(entry.backups.where("revision"),
-                          f"is auto, but {state.destination_path} was not checked: {state.reason}")
+    state = _checked_store(entry.backups, side, facts, cluster_id,
+                           "does not archive yet and the store was not read: pass --check-store")
     revision = next_unused(state, base, also)
     out.append(Resolution("backups", revision, "next unused revision in the store"))
     return revision
@@ -382,33 +383,35 @@ def _judge_running(a: Assessment, entry: Entry, lineage: Lineage, facts: Facts, 
         a.detail = f"backups are disabled: it stops archiving to {live.backup_server_name}"
 
 
+def _inspected(side: Side, facts: Facts, unchecked: list) -> tuple[bool, LineageState | None]:
+    """(was the store under `side` inspected, the lineage found there); an uninspected
+    store is noted in `unchecked`."""
+    state = facts.store(side.destination_path)
+    if state is None or not state.checked:
+        unchecked.append(_why_unchecked(side, state))
+        return False, None
+    return True, state.lineages.get(side.server_name)
+
+
 def _judge_bootstrap(a: Assessment, entry: Entry, lineage: Lineage, facts: Facts) -> None:
     unchecked = []
     rec, bak = lineage.recovery, lineage.backup
     if rec is not None:
-        state = facts.store(rec.destination_path)
-        if state is None or not state.checked:
-            unchecked.append(_why_unchecked(rec, state))
-        else:
-            lin = state.lineages.get(rec.server_name)
-            if lin is None or not lin.completed:
-                a.problems.append(("recovery-source-empty",
-                                   f"recovery source {_folder(rec)} holds no completed base backup ({_found(lin)}); "
-                                   "the new Cluster would wait for a backup that never comes",
-                                   entry.recovery.where("revision")))
+        checked, lin = _inspected(rec, facts, unchecked)
+        if checked and (lin is None or not lin.completed):
+            a.problems.append(("recovery-source-empty",
+                               f"recovery source {_folder(rec)} holds no completed base backup ({_found(lin)}); "
+                               "the new Cluster would wait for a backup that never comes",
+                               entry.recovery.where("revision")))
     if bak is not None:
-        state = facts.store(bak.destination_path)
-        if state is None or not state.checked:
-            unchecked.append(_why_unchecked(bak, state))
-        else:
-            lin = state.lineages.get(bak.server_name)
-            if lin is not None and lin.has_wal:
-                why = ("skipEmptyWalArchiveCheck is set, so CNPG would interleave two histories in one archive"
-                       if entry.skip_empty_wal_archive_check else
-                       "CNPG fails the first archive with 'Expected empty archive'")
-                a.problems.append(("expected-empty-archive",
-                                   f"backups would write into {_folder(bak)}, which already holds WAL: {why}",
-                                   entry.backups.where("revision")))
+        checked, lin = _inspected(bak, facts, unchecked)
+        if checked and lin is not None and lin.has_wal:
+            why = ("skipEmptyWalArchiveCheck is set, so CNPG would interleave two histories in one archive"
+                   if entry.skip_empty_wal_archive_check else
+                   "CNPG fails the first archive with 'Expected empty archive'")
+            a.problems.append(("expected-empty-archive",
+                               f"backups would write into {_folder(bak)}, which already holds WAL: {why}",
+                               entry.backups.where("revision")))
     if a.problems:
         a.verdict = a.problems[0][0]
     elif unchecked:
