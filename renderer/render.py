@@ -55,10 +55,10 @@ def _load(chunk: stream.Chunk):
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise RenderError(document_where(chunk.index, *_kind_name(chunk)), f"invalid YAML{at}: {problem}") from None
+        raise RenderError(document_where(chunk.index, *kind_and_name(chunk)), f"invalid YAML{at}: {problem}") from None
 
 
-def _kind_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
+def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
     """kind and name read from the text of a document that does not parse."""
     kind = re.search(rb"^kind:[ \t]*['\"]?([A-Za-z]+)", chunk.data, re.M)
     name = re.search(rb"^  name:[ \t]*['\"]?([-.a-z0-9]+)", chunk.data, re.M)

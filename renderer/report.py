@@ -67,9 +67,9 @@ def _after(chunk: stream.Chunk, edit) -> list[bytes]:
 
 
 def _title(chunk: stream.Chunk) -> str:
-    from renderer.render import _kind_name  # the same reading as error messages use
+    from renderer.render import kind_and_name  # the reading error messages use too
 
-    kind, name = _kind_name(chunk)
+    kind, name = kind_and_name(chunk)
     return f"document {chunk.index} ({kind or '?'}/{name or '?'})"
 
 

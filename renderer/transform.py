@@ -94,9 +94,8 @@ def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterE
     target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
     if context.facts is None and not uses_auto(entry):
         return target, edit(entry, overlay, target), None
-    from renderer import (
-        facts,  # store/live rules: only when facts or `auto` are in play
-    )
+    # store/live rules: only when facts or `auto` are in play
+    from renderer import facts
 
     return target, *facts.edit_cluster(entry, overlay, target, context.facts, edit)
 

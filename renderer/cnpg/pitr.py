@@ -22,9 +22,8 @@ def notices(pitr: PitrTarget | None, where: str) -> list[Notice]:
     """A time without a zone is UTC to CNPG, whatever the user's clock says."""
     if pitr is None or pitr.time is None:
         return []
-    from renderer import (
-        pgtime,  # datetime stays off the render path unless a PITR time is set
-    )
+    # datetime stays off the render path unless a PITR time is set
+    from renderer import pgtime
 
     if pgtime.has_zone(pitr.time):
         return []

@@ -184,9 +184,8 @@ def _optional(convert):
 def _target_time(raw) -> str:
     if not isinstance(raw, str):
         raise ValueError("must be a quoted timestamp string")
-    from renderer import (
-        pgtime,  # datetime stays off the render path unless a PITR time is set
-    )
+    # datetime stays off the render path unless a PITR time is set
+    from renderer import pgtime
 
     pgtime.has_zone(raw)
     return raw
