@@ -8,6 +8,8 @@ from e2e_helpers import (  # noqa: F401 - fixtures
     CHART, CNPG_RENDER, OVERLAYS, doc_block, find, helm3, helm4, load_docs, raw_doc, split_raw,
 )
 
+from fakeapi import FakeApiServer
+
 pytestmark = pytest.mark.e2e
 
 CLUSTER = "demo-cnpg-main"
@@ -81,6 +83,31 @@ def test_helm3_bad_overlay_fails_with_our_message(helm3):
     args = helm3_args(f"--post-renderer-args=--overlay={OVERLAYS / 'overlay-bad.yaml'}")
     proc = helm3.run([helm3.helm, *args], check=False)
     assert proc.returncode == 1 and proc.stdout == ""
+    ours = [line for line in proc.stderr.splitlines() if "cnpg-render: error:" in line]
+    assert len(ours) == 1 and "overlay-bad.yaml" in ours[0], proc.stderr
+
+
+def install_dry_run(box, overlay, kubeconfig):
+    """`helm install --dry-run=client` with our post-renderer, against an API server."""
+    args = ["install", "demo", CHART, "--namespace", "apps", "--dry-run=client", "--disable-openapi-validation",
+            "--post-renderer", str(CNPG_RENDER), f"--post-renderer-args=--overlay={overlay}",
+            "--post-renderer-args=--release=demo"]
+    return box.run([box.helm, *args], env={"KUBECONFIG": kubeconfig}, check=False)
+
+
+def test_helm3_install_dry_run_injects_backups(helm3, tmp_path):
+    with FakeApiServer() as api:
+        proc = install_dry_run(helm3, OVERLAY, api.kubeconfig(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "STATUS: pending-install" in proc.stdout
+    manifest = proc.stdout.split("MANIFEST:", 1)[1].split("\nNOTES:", 1)[0]
+    assert_backup_injected(load_docs(manifest))
+
+
+def test_helm3_install_dry_run_with_a_bad_overlay_fails_with_our_message(helm3, tmp_path):
+    with FakeApiServer() as api:
+        proc = install_dry_run(helm3, OVERLAYS / "overlay-bad.yaml", api.kubeconfig(tmp_path))
+    assert proc.returncode == 1 and "MANIFEST" not in proc.stdout
     ours = [line for line in proc.stderr.splitlines() if "cnpg-render: error:" in line]
     assert len(ours) == 1 and "overlay-bad.yaml" in ours[0], proc.stderr
 
