@@ -35,6 +35,10 @@ class Rendered:
 
 def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
     chunks = stream.split(buf)
+    if not stream.has_content(chunks):
+        # Nothing to render (Helm 3 with --output-dir sends an empty stdin): the stream
+        # goes through as it came, whatever the overlay expects to find.
+        return Rendered(_join(chunks, Result({}, [])), [], Result({}, []), chunks)
     targets = [c for c in chunks if c.is_candidate() and _may_be_target(c)]
     docs = [(c.index, _load(c)) for c in targets]
     result = transform(docs, overlay, context)

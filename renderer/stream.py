@@ -128,6 +128,16 @@ def _bom_split(head: bytes, separator: bytes) -> bytes:
     return separator + head
 
 
+# After a document's head: a line with YAML content (not blank, a comment or `...`).
+_CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
+
+
+def has_content(chunks: list[Chunk]) -> bool:
+    """Does any document hold anything but blank lines, comments and markers? (A real
+    stream answers on its first document; only an empty-ish one is read to the end.)"""
+    return any(_CONTENT.search(chunk.data, len(chunk.head)) for chunk in chunks)
+
+
 def split(buf: bytes) -> list[Chunk]:
     """Cut the stream at document markers; the chunks concatenate back to `buf`."""
     cuts = {0, len(buf)}

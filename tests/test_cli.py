@@ -80,9 +80,12 @@ def test_missing_input_file_is_an_error():
     assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, "no-such-file.yaml"), "no-such-file.yaml")
 
 
-def test_empty_input_gives_empty_output():
-    result = run_cli("render", "--overlay", OPTIONAL, stdin=b"")
-    assert (result.returncode, result.stdout) == (0, b"")
+@pytest.mark.parametrize("blank", [b"", b"\n", b"---\n", b"---\n...\n", b"\xef\xbb\xbf---\n",
+                                   b"---\n# HIDDEN: The Secret output has been suppressed\n"])
+def test_input_without_documents_passes_through_even_when_an_entry_expects_a_cluster(blank):
+    """Helm 3 with --output-dir sends an empty stdin; --hide-secret leaves comment-only documents."""
+    result = run_cli("render", "--overlay", BACKUPS, stdin=blank)
+    assert (result.returncode, result.stdout, result.stderr) == (0, blank, b"")
 
 
 def test_untouched_documents_are_byte_identical():

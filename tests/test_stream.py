@@ -82,3 +82,11 @@ def test_output_adds_a_newline_between_pieces_when_missing():
     out.append(b"a: 1")
     out.append(b"---\nb: 2\n")
     assert out.getvalue() == b"a: 1\n---\nb: 2\n"
+
+
+@pytest.mark.parametrize("data,expected", [(b"", False), (b"\n \n", False), (b"---\n# c\n...\n", False),
+                                           (b"\xef\xbb\xbf---\n", False), (b"%YAML 1.1\n---\n", False),
+                                           (b"a: 1\n", True), (b"\xef\xbb\xbfa: 1\n", True), (b"---\n  - x\n", True),
+                                           (b"--- {a: 1}\n", True), (b"a: 1\n...\n---\n", True)])
+def test_has_content_tells_documents_from_blank_streams(data, expected):
+    assert stream.has_content(stream.split(data)) is expected
