@@ -108,7 +108,7 @@ def facts_options(command):
     return command
 
 
-@main.command()
+@main.command(epilog=EPILOG)
 @render_inputs
 @facts_options
 def render(overlays, release, namespace, files, **facts):

@@ -139,3 +139,8 @@ def test_truecharts_chart_settings_in_an_entry_get_a_pointed_message(key):
                                        ("cnpg:\n  main:\n    recovery: {endpointURL: x}\n", "credentials.<name>.url")])
 def test_truecharts_keys_we_do_not_read_are_explained(text, hint):
     assert hint in error_of(text)
+
+
+def test_a_url_with_credentials_is_not_echoed_in_errors():
+    message = error_of("credentials:\n  s3: {type: s3, bucket: b, url: 'ftp://me:topsecret@host', inheritFromIAMRole: true}\n")
+    assert "credentials.s3.url: does not match" in message
