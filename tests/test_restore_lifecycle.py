@@ -65,6 +65,18 @@ def archive_and_back_up(barman, pg: PgInstance, lineage: tuple[str, str], row: i
 
 
 @pytest.mark.slow
+def restore_and_continue(barman, lineages: dict, expected_rows: str, next_row: int) -> None:
+    """Restore from the rendered read lineage, check the rows survived, then archive and
+    back up into the rendered write lineage (which CNPG's empty-archive check accepts)."""
+    restored = restore_instance(barman, *lineages["recovery"])
+    try:
+        restored.wait_promoted()
+        assert rows(restored) == expected_rows
+        archive_and_back_up(barman, restored, lineages["backup"], next_row)
+    finally:
+        restored.destroy()
+
+
 def test_cluster_life_on_rendered_lineages(realparts, tmp_path):
     barman = realparts.barman
     bucket = "life-" + uuid.uuid4().hex[:10]
@@ -93,13 +105,7 @@ def test_cluster_life_on_rendered_lineages(realparts, tmp_path):
     assert bumped.stdout.decode().endswith('reads revision "" and writes revision "1"\n')
     first = rendered_lineages(str(overlay))
     assert first["recovery"] == fresh["backup"] and first["backup"] != fresh["backup"]
-    restored = restore_instance(barman, *first["recovery"])
-    try:
-        restored.wait_promoted()
-        assert rows(restored) == "1,2"
-        archive_and_back_up(barman, restored, first["backup"], 3)
-    finally:
-        restored.destroy()
+    restore_and_continue(barman, first, expected_rows="1,2", next_row=3)
 
     # 3. restore #2 with revision: auto (layered on the bumped overlay): the store decides.
     auto = tmp_path / "auto.yaml"
@@ -107,13 +113,7 @@ def test_cluster_life_on_rendered_lineages(realparts, tmp_path):
     second = rendered_lineages(str(overlay), str(auto))
     assert second["recovery"] == first["backup"]
     assert second["backup"] not in (fresh["backup"], first["backup"])
-    restored = restore_instance(barman, *second["recovery"])
-    try:
-        restored.wait_promoted()
-        assert rows(restored) == "1,2,3,4"
-        archive_and_back_up(barman, restored, second["backup"], 5)
-    finally:
-        restored.destroy()
+    restore_and_continue(barman, second, expected_rows="1,2,3,4", next_row=5)
     assert rendered_lineages(str(overlay), str(auto))["recovery"] == second["backup"]  # the next one moves on
 
     # 4a. reusing a written lineage: refused by us, and barman's check agrees.
