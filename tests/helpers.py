@@ -11,6 +11,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REAL = SHARED / "fixtures" / "real"
 CRDS = SHARED / "crds"
+# The CNPG and barman-cloud plugin CRDs; ../shared/crds also holds Flux's HelmRelease.
+CNPG_CRDS = sorted(CRDS.glob("*cnpg.io_*.yaml"))
 FIXTURES = REPO / "fixtures"
 CLI = [sys.executable, "-m", "renderer"]
 

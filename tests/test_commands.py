@@ -8,7 +8,7 @@ import jsonschema
 import yaml
 
 from renderer.report import mask_secrets
-from tests.helpers import CRDS, FIXTURES, REAL, REPO, run_cli
+from tests.helpers import CNPG_CRDS, CRDS, FIXTURES, REAL, REPO, run_cli
 
 EXAMPLE = REPO / "example"
 OVERLAY, RESTORE, MANIFESTS = (str(EXAMPLE / n) for n in ("overlay.yaml", "restore.yaml", "manifests.yaml"))
@@ -127,7 +127,7 @@ def test_validate_without_crds_checks_admission_rules_and_says_so():
 def test_validate_reads_crds_from_a_kubectl_list(tmp_path):
     import yaml as pyyaml
 
-    crds = [pyyaml.load(p.read_text(), Loader=pyyaml.CSafeLoader) for p in sorted(CRDS.glob("*.yaml"))]
+    crds = [pyyaml.load(p.read_text(), Loader=pyyaml.CSafeLoader) for p in CNPG_CRDS]
     (tmp_path / "crds.yaml").write_text(pyyaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": crds}))
     rendered = run_cli("render", "--overlay", OVERLAY, MANIFESTS).stdout
     assert run_cli("validate", "--crds", str(tmp_path), stdin=rendered).returncode == 0

@@ -8,7 +8,6 @@ import copy
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
@@ -16,11 +15,10 @@ import yaml
 from renderer import validate
 from renderer.validate import Problem, Schemas, check, check_admission, check_documents, check_schema
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-CRDS = SHARED / "crds"
+from tests.helpers import CNPG_CRDS, CRDS, REAL, REPO
+
 FIXTURES = REPO / "fixtures" / "validate"
-CHART_RENDERS = sorted((SHARED / "fixtures" / "real").glob("cnpg-cluster-chart-*.yaml"))
+CHART_RENDERS = sorted(REAL.glob("cnpg-cluster-chart-*.yaml"))
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +102,7 @@ def test_real_chart_render_clusters_and_scheduled_backups_are_clean(schemas, pat
 
 def test_chart_nulls_are_pruned_like_the_api_server_does(schemas):
     """`postgresql: null` / `initdb: null` in a chart render mean "absent", not a type error."""
-    cluster = chart_documents(SHARED / "fixtures/real/cnpg-cluster-chart-default.yaml", "Cluster")[0]
+    cluster = chart_documents(REAL / "cnpg-cluster-chart-default.yaml", "Cluster")[0]
     assert cluster["spec"]["postgresql"] is None and cluster["spec"]["bootstrap"] == {"initdb": None}
     assert check_schema(cluster, schemas) == []
 
@@ -253,7 +251,7 @@ def test_int32_format_bounds(widget_schemas):
 
 
 def test_from_dir_reads_a_kubectl_list_of_crds(tmp_path, cluster, trio):
-    crds = [yaml.load(p.read_text(), Loader=yaml.CSafeLoader) for p in sorted(CRDS.glob("*.yaml"))]
+    crds = [yaml.load(p.read_text(), Loader=yaml.CSafeLoader) for p in CNPG_CRDS]
     (tmp_path / "crds.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": crds}))
     listed = Schemas.from_dir(tmp_path)
     assert all(listed.covers(obj) for obj in [cluster, *trio.values()])
@@ -295,7 +293,7 @@ def test_static_cel_rules_are_exactly_the_crds_rules_without_old_self():
             for child in node:
                 yield from rules(child)
 
-    found = {rule for path in CRDS.glob("*.yaml")
+    found = {rule for path in CNPG_CRDS
              for rule in rules(yaml.load(path.read_text(), Loader=yaml.CSafeLoader))}
     assert {rule for rule in found if "oldSelf" not in rule} == validate.STATIC_CEL_RULES
 
