@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from renderer.errors import RenderError
-from renderer.lineage import backup_revision, next_revision
+from renderer.lineage import backup_revision, next_revision, norm
 from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
 
 
@@ -77,7 +77,7 @@ def written_revision(entry: Entry) -> str:
         raise RenderError(entry.backups.where("revision"), "the lineage written now is decided at render time "
                                                            "(auto): pass --check-store and the manifests so the "
                                                            "store decides")
-    return backup_revision(entry)
+    return backup_revision(entry)[0]
 
 
 def plan_from_overlay(entry: Entry) -> Plan:
@@ -253,7 +253,7 @@ def _verify(overlay: Overlay, name: str, plan: Plan) -> None:
     if plan.recovery is not None:
         ok = ok and entry.recovery.revision == plan.recovery
     if entry.backups.revision != AUTO_REVISION and entry.recovery.revision != AUTO_REVISION:
-        ok = ok and backup_revision(entry) == plan.derived_backups
+        ok = ok and backup_revision(entry)[0] == plan.derived_backups
     if not ok:  # a value the last file cannot override (e.g. set by a merge anchor) would land here
         raise RenderError(f"cnpg.{name}", "the edited overlay does not read back as intended; nothing was written")
 
@@ -266,29 +266,26 @@ def summary(entry_name: str, plan: Plan) -> str:
 def store_picks(paths: list[str], name: str, buf, context) -> list[tuple[str, str | None, str]]:
     """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, newest lineage
     holding a completed base backup or None, next unused revision), read from the store
-    its backups write to."""
+    its backups write to — the same plans a render makes, asked of the store."""
     import dataclasses
 
     from renderer import gather
     from renderer import overlay as overlay_model
-    from renderer.facts import Facts, base_of, newest_restorable, next_unused, norm
-    from renderer.render import render
+    from renderer.facts import newest_restorable, next_unused
+    from renderer.render import prepare
 
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
-    only = dataclasses.replace(loaded, cnpg={name: entry})
-    first = render(buf, only, dataclasses.replace(context, facts=Facts(discover=True)))
-    stores = gather.inspect_stores(first.result)
+    plans = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context).planned.plans
+    stores = gather.inspect_stores(plans)
     picks = []
-    for target, edit in first.result.clusters:
-        side = edit.lineage.backup
+    for plan in plans:
+        side = plan.backup
         state = stores[norm(side.destination_path)]
         if not state.checked:
             raise RenderError("--check-store", f"{state.destination_path} was not checked: {state.reason}")
-        base = base_of(side)
-        newest = newest_restorable(state, base)
-        cluster = f"{target.namespace}/{base}" if target.namespace else base
-        picks.append((cluster, newest, next_unused(state, base, () if newest is None else (newest,))))
+        newest = newest_restorable(state, side.base)
+        picks.append((plan.cluster.id, newest, next_unused(state, side.base, () if newest is None else (newest,))))
     return picks
 
 

@@ -1,19 +1,17 @@
-"""The edge that reads facts: the live Clusters (a file, stdin or kubectl) and the
-object stores the render reads from and writes to. It hands them to the pure core
-(`renderer.facts` via `Context.facts`) and never decides anything itself.
-
-With --check-store the render runs twice: a first pass (auto read as "") learns which
-destinationPaths the Clusters use, each is listed once (read-only), then the real pass
-decides with what was found. boto3 is imported only when a store is listed."""
+"""Gather: the edge that reads facts — the live Clusters (a file, stdin or kubectl) and
+the object stores the plans read from and write to. The only I/O of a render: it reads
+exactly the sides the Plans name (each destinationPath once, read-only), hands the
+result to the pure stages as `renderer.facts.Facts`, and never decides anything itself.
+boto3 is imported only when a store is listed."""
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from dataclasses import dataclass
 
 from renderer.errors import RenderError
-from renderer.facts import Facts, norm
+from renderer.facts import Facts
+from renderer.lineage import Plan, norm
 from renderer.objectstore import ObjectStoreError, S3Access, StoreState
 
 
@@ -80,13 +78,13 @@ def access_for(credential) -> S3Access | None:
     return S3Access(endpoint_url=credential.url, region=credential.region, **keys)
 
 
-def inspect_stores(result) -> dict[str, StoreState]:
-    """Every destinationPath the rendered Clusters read or write, listed once each."""
+def inspect_stores(plans: list[Plan]) -> dict[str, StoreState]:
+    """Every destinationPath the plans read or write, listed once each."""
     from renderer import objectstore
 
     wanted: dict[str, tuple[str, object]] = {}
-    for _, edit in result.clusters:
-        for side in (edit.lineage.backup, edit.lineage.recovery) if edit.lineage else ():
+    for plan in plans:
+        for side in (plan.backup, plan.recovery):
             if side is not None:
                 wanted.setdefault(norm(side.destination_path), (side.destination_path, side.credential))
     states = {}
@@ -107,14 +105,7 @@ def inspect_stores(result) -> dict[str, StoreState]:
     return states
 
 
-def render_with_facts(buf, overlay, context, options: FactOptions, collect: bool = False):
-    """`render.render` with the facts the options ask for."""
-    from renderer.render import render
-
-    live = read_live(options)
-    stores = None
-    if options.check_store:
-        first = render(buf, overlay, dataclasses.replace(context, facts=Facts(live=live, discover=True)))
-        stores = inspect_stores(first.result)
-    facts = Facts(live=live, stores=stores, allow_lineage_change=options.allow_lineage_change, collect=collect)
-    return render(buf, overlay, dataclasses.replace(context, facts=facts))
+def gather(plans: list[Plan], options: FactOptions) -> Facts:
+    """The facts the options ask for, about the sides the plans name."""
+    stores = inspect_stores(plans) if options.check_store else None
+    return Facts(live=read_live(options), stores=stores, allow_lineage_change=options.allow_lineage_change)

@@ -1,30 +1,93 @@
-"""Which folder a Cluster reads from and which it writes to: the backup lineage.
+"""Plan: which folder a Cluster reads from and which it writes to — its backup lineage.
 
 barman-cloud keeps a lineage under `<destinationPath>/<serverName>/`, and refuses to
 archive into one that already holds WAL ("Expected empty archive"). After a restore the
 new Cluster must therefore write to a fresh serverName while reading the old one. Both
-names are decided here, from one source of truth, so they cannot drift apart."""
+sides are decided here, from one source of truth, so they cannot drift apart:
+
+- `server_name` is the one serverName ↔ revision rule (`<base>` or `<base>-r<revision>`)
+  and `revision_of` its inverse; `Side.folder` is the one `<path>/<serverName>`;
+- `plan` turns an overlay entry and a found Cluster into a `Plan`: both sides, with a
+  revision that may still be open (`auto`, or "recovery + 1" of an open recovery side);
+- `settle` fills open revisions (`renderer.resolve` decides them) and applies the
+  collision rule, so every Plan that reaches the writer is concrete and checked.
+
+Pure: no I/O, no CNPG field is written here (that is `renderer.cnpg`)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from renderer import providers
 from renderer.errors import Notice, RenderError
+from renderer.find import Found
 from renderer.overlay.model import AUTO_REVISION, Credential, Entry, Overlay
 from renderer.records import record
+
+# How a side's revision was decided (plan shows it).
+EXPLICIT, DEFAULT, DERIVED, AUTO = "explicit", "default", "derived", "auto"
+
+
+def server_name(base: str, revision: str) -> str:
+    """TrueCharts' rule: `<base>-r<revision>`, or the bare base for an empty revision."""
+    return f"{base}-r{revision}" if revision else base
+
+
+def revision_of(name: str, base: str) -> str | None:
+    """The revision that names `name` from `base` ("" for the bare base), or None when
+    `name` is not one of base's lineages."""
+    if name == base:
+        return ""
+    prefix = base + "-r"
+    return name[len(prefix):] if name.startswith(prefix) and len(name) > len(prefix) else None
+
+
+def number(revision: str | None) -> int | None:
+    """"" -> 0, "3" -> 3; None for anything the derivation rule would not produce
+    (non-numeric, or a leading zero)."""
+    if revision == "":
+        return 0
+    if revision and revision.isdigit() and str(int(revision)) == revision:
+        return int(revision)
+    return None
+
+
+def next_revision(revision: str) -> str | None:
+    """The revision after `revision`: "" -> "1", "4" -> "5"; None when not a number."""
+    n = number(revision)
+    return None if n is None else str(n + 1)
+
+
+def norm(destination_path: str) -> str:
+    """A destinationPath as a key: barman ignores a trailing '/'."""
+    return destination_path.rstrip("/")
 
 
 @record(frozen=True)
 class Side:
-    """One end of a lineage: where barman writes or reads, and with which credential."""
+    """One end of a lineage: where barman writes or reads, and with which credential.
+    `revision` None means open: `renderer.resolve` decides it from the facts."""
 
     destination_path: str
-    server_name: str
-    revision: str
+    base: str  # the serverName base: the overlay's serverName, else the Cluster name
+    revision: str | None
+    how: str  # EXPLICIT, DEFAULT, DERIVED or AUTO
     credential: Credential | None  # None: the chart's own store, carried over by a migration
 
     @property
+    def server_name(self) -> str:
+        if self.revision is None:
+            raise ValueError(f"the revision of {self.base} is not decided yet")
+        return server_name(self.base, self.revision)
+
+    @property
     def folder(self) -> str:
-        return f"{self.destination_path.rstrip('/')}/{self.server_name}"
+        return f"{norm(self.destination_path)}/{self.server_name}"
+
+    @property
+    def series(self) -> tuple[str, str]:
+        """(destinationPath, base): the lineages one revision series numbers."""
+        return norm(self.destination_path), self.base
 
 
 @record(frozen=True)
@@ -37,39 +100,116 @@ class Inherited:
 
 
 @record(frozen=True)
-class Lineage:
-    """Both sides of a Cluster's lineage, as the render writes them."""
+class Release:
+    """The release in the default destinationPath, and where it came from (plan shows it)."""
 
-    backup: Side | None  # None: backups disabled
+    name: str
+    origin: str  # "overlay (o.yaml:3: cnpg.main.release)", "--release", "label app.kubernetes.io/instance"
+
+
+@record(frozen=True)
+class Resolution:
+    """How an open revision was decided, and why (plan shows it)."""
+
+    side: str  # "backups" | "recovery"
+    revision: str
+    how: str
+
+
+@record(frozen=True)
+class Plan:
+    """Both sides of one Cluster's lineage, decided before anything is written."""
+
+    entry: Entry
+    cluster: Found
+    release: Release | None
+    backup: Side | None  # None: no archive is written
     recovery: Side | None  # None: not recovering from an object store
     shared_folder: bool = False  # both sides on one folder, allowed by skipEmptyWalArchiveCheck
+    resolutions: tuple[Resolution, ...] = ()
+    notices: tuple[Notice, ...] = ()  # what planning found worth a warning
+
+    @property
+    def is_open(self) -> bool:
+        return any(side is not None and side.revision is None for side in (self.backup, self.recovery))
 
 
-def server_name(base: str, revision: str) -> str:
-    """TrueCharts' rule: `<base>-r<revision>`, or the bare base for an empty revision."""
-    return f"{base}-r{revision}" if revision else base
+# --------------------------------------------------------------------------- plan
 
 
-def uses_auto(entry: Entry) -> bool:
-    """Does a revision of this entry wait for store or live facts (`revision: auto`)?"""
-    return AUTO_REVISION in (entry.backups.revision, entry.recovery.revision)
+def plan(entry: Entry, overlay: Overlay, cluster: Found, release_flag: str | None,
+         inherited: Inherited | None = None) -> Plan:
+    """Both sides for one Cluster. `inherited` (a migration) stands in for the overlay's
+    unset write-side path and serverName, and is the write side itself when the overlay
+    enables no backups. A Plan without open revisions is settled (collision-checked)."""
+    release, notices = _release(entry, cluster, release_flag)
+    recovery = _recovery_side(entry, overlay, cluster, release)
+    backup = _backup_side(entry, overlay, cluster, release, inherited)
+    result = Plan(entry, cluster, release, backup, recovery, notices=tuple(notices))
+    return result if result.is_open else settle(result)
 
 
-def next_revision(revision: str) -> str | None:
-    """The revision after `revision`: "" -> "1", "4" -> "5"; None when not a number."""
-    if revision == "":
-        return "1"
-    return str(int(revision) + 1) if revision.isdigit() else None
+def _release(entry: Entry, cluster: Found, flag: str | None) -> tuple[Release | None, list[Notice]]:
+    """The overlay's pin wins: it is what keeps the destinationPath stable whoever
+    renders (helm, ArgoCD, a laptop). A flag that disagrees is said, not obeyed."""
+    if entry.release is not None:
+        notices = []
+        if flag is not None and flag != entry.release:
+            notices.append(Notice(cluster.where, f"--release {flag} is not used: {entry.where('release')} pins "
+                                                 f"release {entry.release} (the lineage's destinationPath)"))
+        return Release(entry.release, f"overlay ({entry.where('release')})"), notices
+    if flag:
+        return Release(flag, "--release"), []
+    label = cluster.instance_label
+    return (Release(label, "label app.kubernetes.io/instance"), []) if label else (None, [])
 
 
-def backup_revision(entry: Entry) -> str:
-    """The write-side revision. Unset in recovery mode, it is the recovery revision plus
-    one, so a restore never writes into the lineage it reads."""
-    if entry.backups.revision is not None:
-        return entry.backups.revision
+def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None) -> Side | None:
+    if entry.mode != "recovery" or entry.recovery.method != "object_store":
+        return None
+    r = entry.recovery
+    cred = overlay.credentials[r.credentials]
+    revision, how = (None, AUTO) if r.revision == AUTO_REVISION else (r.revision or "", _how(r.revision))
+    return Side(_destination(r.destination_path, cred, release, cluster.where, "recovery"),
+                r.server_name or cluster.name, revision, how, cred)
+
+
+def _backup_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None,
+                 inherited: Inherited | None) -> Side | None:
+    b = entry.backups
+    revision, how = backup_revision(entry)
+    if b.enabled:
+        cred = overlay.credentials[b.credentials]
+        path = b.destination_path or (inherited.destination_path if inherited else None)
+        base = b.server_name or (inherited.server_name if inherited else cluster.name)
+        return Side(_destination(path, cred, release, cluster.where, "backups"), base, revision, how, cred)
+    if inherited:
+        return Side(inherited.destination_path, inherited.server_name, revision, how, None)
+    return None
+
+
+def _how(revision: str | None) -> str:
+    return DEFAULT if revision is None else EXPLICIT
+
+
+def backup_revision(entry: Entry) -> tuple[str | None, str]:
+    """The write-side revision the overlay gives, and how (None: open). Unset in recovery
+    mode, it is the recovery revision plus one, so a restore never writes into the
+    lineage it reads; with an `auto` recovery side it is decided with that side."""
+    revision = entry.backups.revision
+    if revision == AUTO_REVISION:
+        return None, AUTO
+    if revision is not None:
+        return revision, EXPLICIT
     if entry.mode != "recovery":
-        return ""
-    recovery_revision = entry.recovery.revision or ""
+        return "", DEFAULT
+    if entry.recovery.revision == AUTO_REVISION:
+        return None, DERIVED
+    return derive(entry, entry.recovery.revision or ""), DERIVED
+
+
+def derive(entry: Entry, recovery_revision: str) -> str:
+    """recovery revision + 1, or the error saying what to write instead."""
     derived = next_revision(recovery_revision)
     if derived is None:
         raise RenderError(entry.backups.where("revision"),
@@ -78,55 +218,53 @@ def backup_revision(entry: Entry) -> str:
     return derived
 
 
-def decide(entry: Entry, overlay: Overlay, cluster_name: str, release: str | None,
-           cluster_where: str, inherited: Inherited | None = None) -> tuple[Lineage, list[Notice]]:
-    """Both sides of the lineage for one Cluster, and the collision rule. `inherited`
-    (a migration) stands in for the overlay's unset write-side path and serverName,
-    and is the write side itself when the overlay enables no backups."""
-    backup = recovery = None
-    b = entry.backups
-    if b.enabled:
-        cred = overlay.credentials[b.credentials]
-        path = b.destination_path or (inherited.destination_path if inherited else None)
-        base = b.server_name or (inherited.server_name if inherited else cluster_name)
-        backup = Side(_destination(path, cred, release, cluster_where, "backups"),
-                      server_name(base, backup_revision(entry)), backup_revision(entry), cred)
-    elif inherited:
-        backup = Side(inherited.destination_path, server_name(inherited.server_name, backup_revision(entry)),
-                      backup_revision(entry), None)
-    if entry.mode == "recovery" and entry.recovery.method == "object_store":
-        r = entry.recovery
-        cred = overlay.credentials[r.credentials]
-        revision = r.revision or ""
-        recovery = Side(_destination(r.destination_path, cred, release, cluster_where, "recovery"),
-                        server_name(r.server_name or cluster_name, revision), revision, cred)
-    return _collision(entry, Lineage(backup, recovery), cluster_where)
-
-
-def _destination(explicit: str | None, cred: Credential, release: str | None, where: str, side: str) -> str:
+def _destination(explicit: str | None, cred: Credential, release: Release | None, where: str, side: str) -> str:
     if explicit:
         return explicit
-    if not release:
-        raise RenderError(where, f"no release name for the default {side} destinationPath: pass --release, "
-                                 f"give the Cluster an app.kubernetes.io/instance label, or set {side}.destinationPath")
-    return providers.destination_path(cred, release)
+    if release is None:
+        raise RenderError(where, f"no release name for the default {side} destinationPath: pin it with "
+                                 "cnpg.<name>.release in the overlay, pass --release, give the Cluster an "
+                                 f"app.kubernetes.io/instance label, or set {side}.destinationPath")
+    return providers.destination_path(cred, release.name)
 
 
-def _same_folder(a: Side, b: Side) -> bool:
-    return a.folder == b.folder
+# --------------------------------------------------------------------------- settle
 
 
-def _collision(entry: Entry, lineage: Lineage, cluster_where: str) -> tuple[Lineage, list[Notice]]:
+def settle(plan: Plan, recovery: str | None = None, backups: str | None = None,
+           resolutions: tuple[Resolution, ...] = ()) -> Plan:
+    """The plan with its open revisions filled (`recovery`, `backups`: the decided
+    values; a derived write side follows the recovery side) and the collision rule
+    applied. Only `renderer.resolve` passes values; a concrete plan passes none."""
+    rec = plan.recovery
+    if rec is not None and rec.revision is None:
+        rec = dataclasses.replace(rec, revision=recovery)
+    bak = plan.backup
+    if bak is not None and bak.revision is None:
+        value = derive(plan.entry, rec.revision if rec else "") if bak.how == DERIVED else backups
+        bak = dataclasses.replace(bak, revision=value)
+    return _collision(dataclasses.replace(plan, recovery=rec, backup=bak,
+                                          resolutions=plan.resolutions + resolutions))
+
+
+def reopen(plan: Plan) -> Plan:
+    """The plan with both revisions open as `auto` (bump --check-store asks the store)."""
+    sides = {name: dataclasses.replace(side, revision=None, how=AUTO)
+             for name, side in (("backup", plan.backup), ("recovery", plan.recovery)) if side is not None}
+    return dataclasses.replace(plan, **sides)
+
+
+def _collision(plan: Plan) -> Plan:
     """Refuse a write lineage equal to the read lineage, whatever `target` says
     (TrueCharts only checks when `target` is set)."""
-    if not (lineage.backup and lineage.recovery and _same_folder(lineage.backup, lineage.recovery)):
-        return lineage, []
-    folder = lineage.backup.folder
-    if not entry.skip_empty_wal_archive_check:
-        raise RenderError(entry.backups.where("revision"),
-                          f"backups would write into the lineage being recovered ({folder}): CNPG fails with "
+    b, r = plan.backup, plan.recovery
+    if not (b and r and b.folder == r.folder):
+        return plan
+    if not plan.entry.skip_empty_wal_archive_check:
+        raise RenderError(plan.entry.backups.where("revision"),
+                          f"backups would write into the lineage being recovered ({b.folder}): CNPG fails with "
                           "'Expected empty archive'. Leave backups.revision unset (it becomes recovery revision + 1) "
                           "or give it a new value")
-    notice = Notice(cluster_where, f"backups write into the lineage being recovered ({folder}) because "
-                                   "skipEmptyWalArchiveCheck is set: the two histories will share one archive")
-    return Lineage(lineage.backup, lineage.recovery, shared_folder=True), [notice]
+    notice = Notice(plan.cluster.where, f"backups write into the lineage being recovered ({b.folder}) because "
+                                        "skipEmptyWalArchiveCheck is set: the two histories will share one archive")
+    return dataclasses.replace(plan, shared_folder=True, notices=plan.notices + (notice,))

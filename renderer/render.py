@@ -6,6 +6,7 @@ Still free of I/O: the CLI, the Helm/ArgoCD/kustomize adapters and the tests all
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -13,7 +14,10 @@ from renderer import stream
 from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
 from renderer.records import record
-from renderer.transform import Context, Result, transform
+from renderer.transform import Context, Planned, Result, apply, plan_stream
+
+if TYPE_CHECKING:
+    from renderer.facts import Facts
 
 # Second, finer test for documents that passed the cheap one: a top-level `kind` of
 # Cluster, ScheduledBackup (a migration may switch it to the plugin) or List (YAML at
@@ -21,6 +25,15 @@ from renderer.transform import Context, Result, transform
 # (whose `names.kind: Cluster` is indented) from being parsed.
 _TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b"""
                        rb"""|^\{.*\bkind\b""", re.M)
+
+
+@record
+class Prepared:
+    """A stream split and planned: everything decided that needs no facts."""
+
+    chunks: list[stream.Chunk]
+    docs: list[tuple[int, object]]  # the parsed candidate documents
+    planned: Planned
 
 
 @record
@@ -33,16 +46,26 @@ class Rendered:
     chunks: list[stream.Chunk]
 
 
-def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
+def prepare(buf: bytes, overlay: Overlay, context: Context) -> Prepared:
+    """Split, parse the documents that can be targets, and plan every Cluster's lineage."""
     chunks = stream.split(buf)
     if not stream.has_content(chunks):
         # Nothing to render (Helm 3 with --output-dir sends an empty stdin): the stream
         # goes through as it came, whatever the overlay expects to find.
-        return Rendered(_join(chunks, Result({}, [])), [], Result({}, []), chunks)
-    targets = [c for c in chunks if c.is_candidate() and _may_be_target(c)]
-    docs = [(c.index, _load(c)) for c in targets]
-    result = transform(docs, overlay, context)
-    return Rendered(_join(chunks, result), result.notices, result, chunks)
+        return Prepared(chunks, [], Planned([], []))
+    docs = [(c.index, _load(c)) for c in chunks if c.is_candidate() and _may_be_target(c)]
+    return Prepared(chunks, docs, plan_stream(docs, overlay, context))
+
+
+def finish(prepared: Prepared, facts: Facts | None = None, collect: bool = False) -> Rendered:
+    """Resolve, judge and write the prepared plans; join the output."""
+    result = apply(prepared.docs, prepared.planned, facts, collect)
+    return Rendered(_join(prepared.chunks, result), result.notices, result, prepared.chunks)
+
+
+def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
+    """A render without facts (the plain path Helm and ArgoCD run)."""
+    return finish(prepare(buf, overlay, context))
 
 
 def _may_be_target(chunk: stream.Chunk) -> bool:

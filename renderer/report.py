@@ -89,35 +89,34 @@ def plan_rows(rendered: Rendered) -> list[dict]:
     """One row per Cluster the overlay targets; with store or live facts, each row also
     says what they found (`facts`)."""
     rows = []
-    assessments = {a.cluster: a for a in rendered.result.assessments}
-    for target, edit in rendered.result.clusters:
-        lineage = edit.lineage
-        meta = target.cluster.get("metadata") or {}
+    verdicts = {v.cluster: v for v in rendered.result.verdicts}
+    for plan, edit in rendered.result.clusters:
         rows.append({
-            "cluster": f"{target.namespace}/{meta.get('name')}" if target.namespace else str(meta.get("name")),
-            "mode": "recovery" if "recovery" in (edit.cluster.get("spec", {}).get("bootstrap") or {}) else "standalone",
-            "recoverySource": _side(lineage.recovery) if lineage else None,
-            "backupTarget": _side(lineage.backup) if lineage else None,
-            "recoveryRevision": lineage.recovery.revision if lineage and lineage.recovery else None,
-            "backupRevision": lineage.backup.revision if lineage and lineage.backup else None,
+            "cluster": plan.cluster.id,
+            "mode": plan.entry.mode,
+            "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.origin},
+            "recoverySource": _side(plan.recovery),
+            "backupTarget": _side(plan.backup),
+            "recoveryRevision": plan.recovery.revision if plan.recovery else None,
+            "backupRevision": plan.backup.revision if plan.backup else None,
             "schedules": [f"{o['metadata']['name']} ({o['spec']['schedule']})" for o in edit.after
                           if o.get("kind") == "ScheduledBackup"],
             "warnings": [n.what for n in edit.notices],
         })
-        if assessments:
-            rows[-1]["facts"] = _facts(assessments.get(rows[-1]["cluster"]))
+        if verdicts:
+            rows[-1]["facts"] = _facts(verdicts.get(plan.cluster.id), plan)
     return rows
 
 
-def _facts(a) -> dict | None:
-    if a is None:
+def _facts(v, plan) -> dict | None:
+    if v is None:
         return None
     return {
-        "live": a.live, "verdict": a.verdict, "verdictText": a.verdict_text,
-        "problems": [what for _, what, _ in a.problems],
-        "resolved": [{"side": r.side, "revision": r.revision, "how": r.how} for r in a.resolutions],
-        "lineagesFound": a.lineages, "recoveryLineage": a.sides.get("recovery"), "backupLineage": a.sides.get("backups"),
-        "suggested": {"recoveryRevision": a.suggested.get("recovery"), "backupRevision": a.suggested.get("backups")},
+        "live": v.live, "verdict": v.code, "verdictText": v.text,
+        "problems": [p.what for p in v.problems],
+        "resolved": [{"side": r.side, "revision": r.revision, "how": r.how} for r in plan.resolutions],
+        "lineagesFound": v.lineages, "recoveryLineage": v.sides.get("recovery"), "backupLineage": v.sides.get("backups"),
+        "suggested": {"recoveryRevision": v.suggested.get("recovery"), "backupRevision": v.suggested.get("backups")},
     }
 
 

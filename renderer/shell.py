@@ -95,7 +95,7 @@ def run_render(overlays, release, namespace, files, facts=None, collect=False):
     failure (a bug included: stdout stays empty either way). `facts`: the
     facts_options values; store and live state are read only when asked for."""
     from renderer import overlay as overlay_model
-    from renderer.render import render
+    from renderer.render import finish, prepare
     from renderer.transform import Context
 
     try:
@@ -106,12 +106,12 @@ def run_render(overlays, release, namespace, files, facts=None, collect=False):
             options = FactOptions(**facts)
             check_options(options, files)
         loaded = overlay_model.load(overlay_paths(overlays))
-        context = Context(release=release, namespace=namespace)
+        prepared = prepare(read_inputs(files), loaded, Context(release=release, namespace=namespace))
         if options is None:
-            return render(read_inputs(files), loaded, context)
-        from renderer.gather import render_with_facts
+            return finish(prepared)
+        from renderer.gather import gather
 
-        return render_with_facts(read_inputs(files), loaded, context, options, collect)
+        return finish(prepared, gather(prepared.planned.plans, options), collect)
     except RenderError as error:
         fail(error)
     except Exception as exc:

@@ -1,32 +1,45 @@
-"""The pure core: (parsed candidate documents, overlay, context) -> edits and notices.
+"""The pure core, in its two halves around the only I/O (`renderer.gather`):
+
+    plan_stream:  find Clusters → match entries → plan each Cluster's lineage
+    apply:        resolve open revisions → judge against the facts → write the edits
 
 No I/O here. The stream layer hands us only the documents that can be targets, parsed;
-we say, per document index, what replaces it and what goes before and after it."""
+`apply` says, per document index, what replaces it and what goes before and after it.
+`render`, `plan`, `diff`, `bump` and the store checks all consume the same Plans."""
 
 from __future__ import annotations
 
 from dataclasses import field
 from typing import TYPE_CHECKING
 
-from renderer import cnpg, match
+from renderer import find, match
 from renderer.cnpg import meta, migration
-from renderer.cnpg.cluster import ClusterEdit, Target, edit
-from renderer.errors import Notice, RenderError, document_where
-from renderer.lineage import uses_auto
+from renderer.cnpg.cluster import ClusterEdit, write
+from renderer.errors import Notice, document_where
+from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
 from renderer.records import record
 
-if TYPE_CHECKING:
-    from renderer import facts
+if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
+    from renderer.facts import Facts
+    from renderer.judge import Verdict
 
 
 @record(frozen=True)
 class Context:
-    """What the shell knows that the stream does not: release, namespace, store and live facts."""
+    """What the shell knows that the stream does not."""
 
     release: str | None = None
     namespace: str | None = None
-    facts: facts.Facts | None = None  # store and live state, gathered by the shell (renderer.gather)
+
+
+@record
+class Planned:
+    """The plans of a stream, before any fact is read or any field written."""
+
+    plans: list[Plan]
+    notices: list[Notice]
+    namespace: str | None = None  # --namespace: the namespace of objects that name none
 
 
 @record
@@ -42,135 +55,112 @@ class Edit:
 
 @record
 class Result:
-    """Per input document what happens to it, the notices, and each edited Cluster."""
+    """Per input document what happens to it, the notices, and each Cluster's settled
+    plan with its edit (and its verdict, when facts were read)."""
 
     edits: dict[int, Edit]
     notices: list[Notice]
-    clusters: list[tuple[Target, ClusterEdit]] = field(default_factory=list)
-    assessments: list[facts.Assessment] = field(default_factory=list)  # with Context.facts only
+    clusters: list[tuple[Plan, ClusterEdit]] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
 
 
-@record(eq=False)
-class _Found:
-    """A Cluster in the stream: top-level (item None) or item `item` of a List."""
-
-    index: int
-    item: int | None
-    obj: dict
-    name: str
-    namespace: str | None
-    labels: dict
-    where: str
-
-
-def transform(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Result:
+def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Planned:
+    """find → match → plan: every targeted Cluster's lineage, revisions possibly open."""
     entries = [e for e in overlay.cnpg.values() if e.enabled]
-    result_notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
-                                                "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
-    found = _clusters(docs, context)
-    pairs = match.pair(entries, found)
-    edited = {id(f): _edit(entry, overlay, f, context) for entry, f in pairs}
-    owners = {(f.namespace, f.name) for _, f in pairs}
-    by_position = {(f.index, f.item): edited[id(f)][1] for f in found if id(f) in edited}
-    methods = {(f.namespace, f.name): edited[id(f)][1].scheduled_method for _, f in pairs
-               if edited[id(f)][1].scheduled_method}
-    result = Result({}, result_notices)
-    for index, obj in docs:
-        _apply(index, obj, by_position, owners, context, result)
-        if index not in result.edits:
-            _switch_scheduled(index, obj, methods, context, result)
-    for _, f in pairs:
-        target, cluster_edit, assessment = edited[id(f)]
-        result.notices.extend(cluster_edit.notices)
-        result.clusters.append((target, cluster_edit))
-        if assessment is not None:
-            result.assessments.append(assessment)
+    notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
+                                         "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
+    plans = []
+    for entry, found in match.pair(entries, find.clusters(docs, context.namespace)):
+        find.check_shape(found)
+        inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
+        plans.append(plan(entry, overlay, found, context.release, inherited))
+    return Planned(plans, notices, context.namespace)
+
+
+def apply(docs: list[tuple[int, object]], planned: Planned, facts: Facts | None, collect: bool = False) -> Result:
+    """resolve → judge → write for every plan, then what each document becomes.
+    `collect` (plan): unsafe verdicts are reported instead of refused."""
+    result = Result({}, list(planned.notices))
+    for p in planned.plans:
+        settled, verdict = _decide(p, facts)
+        if verdict is not None:
+            refusal = verdict.refusal()
+            if refusal is not None and not collect:
+                raise refusal
+            result.verdicts.append(verdict)
+        edit = write(settled)
+        edit.notices[:0] = settled.notices
+        edit.notices += verdict.notices(settled.cluster.where) if verdict else []
+        result.clusters.append((settled, edit))
+    _assemble(docs, planned.namespace, result)
+    for _, edit in result.clusters:
+        result.notices += edit.notices
     return result
 
 
-def _edit(entry, overlay, f: _Found, context: Context) -> tuple[Target, ClusterEdit, facts.Assessment | None]:
-    labels = f.labels
-    release = context.release or labels.get("app.kubernetes.io/instance")
-    target = Target(f.obj, f.where, f.namespace, str(release) if release else None)
-    if context.facts is None and not uses_auto(entry):
-        return target, edit(entry, overlay, target), None
-    # store/live rules: only when facts or `auto` are in play
-    from renderer import facts
+def _decide(p: Plan, facts: Facts | None) -> tuple[Plan, Verdict | None]:
+    """The settled plan and, with facts, its verdict. The store/live rules are imported
+    here, so the plain render path (no facts, no `auto`) never loads them."""
+    if p.is_open:
+        from renderer.resolve import resolve
 
-    return target, *facts.edit_cluster(entry, overlay, target, context.facts, edit)
+        p = resolve(p, facts)
+    if facts is None:
+        return p, None
+    from renderer.judge import judge
+
+    return p, judge(p, facts)
 
 
-def _clusters(docs, context: Context) -> list[_Found]:
-    found = []
+def _assemble(docs: list[tuple[int, object]], namespace: str | None, result: Result) -> None:
+    owners = {(p.cluster.namespace, p.cluster.name) for p, _ in result.clusters}
+    by_position = {(p.cluster.index, p.cluster.item): e for p, e in result.clusters}
+    methods = {(p.cluster.namespace, p.cluster.name): e.scheduled_method for p, e in result.clusters
+               if e.scheduled_method}
     for index, obj in docs:
-        if cnpg.is_cluster(obj):
-            found.append(_found(index, None, obj, context))
-        elif _is_list(obj):
-            found += [_found(index, i, item, context) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
-    _refuse_duplicates(found)
-    return found
+        _apply(index, obj, by_position, owners, namespace, result)
+        if index not in result.edits:
+            _switch_scheduled(index, obj, methods, namespace, result)
 
 
-def _refuse_duplicates(found: list[_Found]) -> None:
-    """The same Cluster twice would get its companions twice; the API server would
-    keep only one of each, silently."""
-    seen: dict[tuple, _Found] = {}
-    for f in found:
-        first = seen.setdefault((f.namespace, f.name), f)
-        if first is not f:
-            raise RenderError(f.where, f"the same Cluster is also {first.where}")
+def _namespace(obj, default: str | None) -> str | None:
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    return (metadata.get("namespace") if isinstance(metadata, dict) else None) or default
 
 
-def _found(index: int, item: int | None, obj: dict, context: Context) -> _Found:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    name = str(metadata.get("name") or "")
-    where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
-    labels = metadata.get("labels") or {}
-    namespace = metadata.get("namespace") or context.namespace
-    return _Found(index, item, obj, name, namespace, labels if isinstance(labels, dict) else {}, where)
-
-
-def _is_list(obj) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list)
-
-
-def _is_stale(obj, owners: set, context: Context) -> bool:
+def _is_stale(obj, owners: set, namespace: str | None) -> bool:
     """An object we generated on an earlier pass for a Cluster we edit again now:
     it is regenerated, so the old copy goes (rendering twice never duplicates)."""
     owner = meta.generated_for(obj)
-    if owner is None:
-        return False
-    namespace = (obj.get("metadata") or {}).get("namespace") or context.namespace
-    return (namespace, owner) in owners
+    return owner is not None and (_namespace(obj, namespace), owner) in owners
 
 
-def _apply(index, obj, by_position: dict, owners: set, context: Context, result: Result) -> None:
-    if _is_stale(obj, owners, context):
+def _apply(index: int, obj, by_position: dict, owners: set, namespace: str | None, result: Result) -> None:
+    if _is_stale(obj, owners, namespace):
         result.edits[index] = Edit(drop=True)
     elif (index, None) in by_position:
         e = by_position[(index, None)]
         result.edits[index] = Edit(obj=e.cluster, before=e.before, after=e.after)
-    elif _is_list(obj) and (any(k[0] == index for k in by_position) or
-                            any(_is_stale(i, owners, context) for i in obj["items"])):
-        result.edits[index] = Edit(obj=_edit_list(index, obj, by_position, owners, context))
+    elif find.is_list(obj) and (any(k[0] == index for k in by_position) or
+                                any(_is_stale(i, owners, namespace) for i in obj["items"])):
+        result.edits[index] = Edit(obj=_edit_list(index, obj, by_position, owners, namespace))
 
 
-def _switch_scheduled(index: int, obj, methods: dict, context: Context, result: Result) -> None:
+def _switch_scheduled(index: int, obj, methods: dict, namespace: str | None, result: Result) -> None:
     """A chart-rendered ScheduledBackup of a Cluster now archiving through the plugin
     would keep taking in-tree backups, which fail: switch it too."""
-    metadata = (obj.get("metadata") or {}) if isinstance(obj, dict) else {}
-    switched = migration.scheduled_backup(obj, methods, metadata.get("namespace") or context.namespace)
+    switched = migration.scheduled_backup(obj, methods, _namespace(obj, namespace))
     if switched is not None:
         result.edits[index] = Edit(obj=switched)
-        result.notices.append(Notice(document_where(index, "ScheduledBackup", metadata.get("name")),
+        result.notices.append(Notice(document_where(index, "ScheduledBackup", (obj.get("metadata") or {}).get("name")),
                                      f"the chart's ScheduledBackup now uses method: {switched['spec']['method']} "
                                      "(its Cluster archives through the barman-cloud plugin)"))
 
 
-def _edit_list(index: int, obj: dict, by_position: dict, owners: set, context: Context) -> dict:
+def _edit_list(index: int, obj: dict, by_position: dict, owners: set, namespace: str | None) -> dict:
     items = []
     for i, item in enumerate(obj["items"]):
-        if _is_stale(item, owners, context):
+        if _is_stale(item, owners, namespace):
             continue
         e = by_position.get((index, i))
         items += [*e.before, e.cluster, *e.after] if e else [item]

@@ -84,6 +84,7 @@ def test_plan_json():
     rows = json.loads(run_cli("plan", "-f", OVERLAY, "-f", RESTORE, "-o", "json", MANIFESTS).stdout)
     assert rows == [{
         "cluster": "shop/shop-cnpg-main", "mode": "recovery",
+        "release": {"name": "shop", "from": "label app.kubernetes.io/instance"},
         "recoverySource": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main"},
         "backupTarget": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main-r1"},
         "recoveryRevision": "", "backupRevision": "1",

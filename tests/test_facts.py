@@ -9,10 +9,11 @@ import pytest
 
 from renderer import overlay
 from renderer.errors import RenderError
-from renderer.facts import Facts, newest_restorable, next_unused, revision_of
+from renderer.facts import Facts, newest_restorable, next_unused
+from renderer.lineage import revision_of
 from renderer.live import LiveCluster, parse_live
 from renderer.objectstore import DONE, BaseBackup, LineageState, StoreState
-from renderer.render import render
+from renderer.render import finish, prepare
 from renderer.transform import Context
 from tests.helpers import FIXTURES, by_kind, documents
 
@@ -41,9 +42,9 @@ RESTORE_AUTO = entry("    mode: recovery\n    backups: {enabled: true, credentia
                      "    recovery: {credentials: s3, revision: auto}\n")
 
 
-def run(body: str, facts: Facts | None, data: bytes = INPUT):
+def run(body: str, facts: Facts | None, data: bytes = INPUT, collect: bool = False):
     loaded = overlay.parse([("o.yaml", body)])
-    return render(data, loaded, Context(facts=facts))
+    return finish(prepare(data, loaded, Context()), facts, collect)
 
 
 def lineage_of(rendered) -> tuple[str | None, str | None]:
@@ -94,9 +95,10 @@ def test_auto_reads_newest_restorable_and_writes_next_unused():
     facts = Facts(stores=store(lin(BASE, 1, True), lin(f"{BASE}-r1", 1, True), lin(f"{BASE}-r2", 0, True)))
     rendered = run(RESTORE_AUTO, facts)
     assert lineage_of(rendered) == (f"{BASE}-r1", f"{BASE}-r3")
-    (a,) = rendered.result.assessments
-    assert (a.verdict, a.suggested) == ("safe", {"recovery": "1", "backups": "3"})
-    assert [(r.side, r.revision) for r in a.resolutions] == [("recovery", "1"), ("backups", "3")]
+    (a,) = rendered.result.verdicts
+    assert (a.code, a.suggested) == ("safe", {"recovery": "1", "backups": "3"})
+    ((plan, _),) = rendered.result.clusters
+    assert [(r.side, r.revision) for r in plan.resolutions] == [("recovery", "1"), ("backups", "3")]
 
 
 def test_auto_is_deterministic():
@@ -134,7 +136,7 @@ def test_auto_keeps_the_lineages_of_a_running_cluster():
                        recovery_destination_path=DEST, recovery_server_name=f"{BASE}-r3")
     rendered = run(RESTORE_AUTO, Facts(live=(live,)))
     assert lineage_of(rendered) == (f"{BASE}-r3", f"{BASE}-r4")
-    assert rendered.result.assessments[0].verdict == "running"
+    assert rendered.result.verdicts[0].code == "running"
 
 
 def test_auto_recovery_of_a_running_cluster_not_bootstrapped_from_a_store_is_refused():
@@ -159,7 +161,7 @@ RESTORE_1 = entry("    mode: recovery\n    backups: {enabled: true, credentials:
 
 def test_check_passes_a_safe_restore():
     rendered = run(RESTORE_1, Facts(stores=store(lin(BASE, 1, True), lin(f"{BASE}-r1", 2, True))))
-    assert rendered.result.assessments[0].verdict == "safe"
+    assert rendered.result.verdicts[0].code == "safe"
 
 
 def test_check_refuses_a_write_lineage_holding_wal_and_names_the_safe_revision():
@@ -189,9 +191,9 @@ def test_check_with_skip_flag_still_refuses_interleaving():
 
 
 def test_plan_collects_instead_of_refusing():
-    facts = Facts(stores=store(lin(BASE, 1, True), lin(f"{BASE}-r1", 0, False)), collect=True)
-    (a,) = run(RESTORE_1, facts).result.assessments
-    assert a.verdict == "recovery-source-empty"
+    facts = Facts(stores=store(lin(BASE, 1, True), lin(f"{BASE}-r1", 0, False)))
+    (a,) = run(RESTORE_1, facts, collect=True).result.verdicts
+    assert a.code == "recovery-source-empty"
     assert a.suggested == {"recovery": "", "backups": "2"}
     assert [x["serverName"] for x in a.lineages] == [BASE, f"{BASE}-r1"]
 
@@ -199,8 +201,8 @@ def test_plan_collects_instead_of_refusing():
 def test_unchecked_store_is_reported_not_refused():
     facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="Google Cloud Storage inspection is not supported yet")})
     rendered = run(RESTORE_1, facts)
-    (a,) = rendered.result.assessments
-    assert a.verdict_text == "not checked: s3://bkt/demo/cnpg: Google Cloud Storage inspection is not supported yet"
+    (a,) = rendered.result.verdicts
+    assert a.text == "not checked: s3://bkt/demo/cnpg: Google Cloud Storage inspection is not supported yet"
     assert any("not checked" in n.what for n in rendered.notices)
 
 
@@ -219,7 +221,7 @@ ORDERS_OVERLAY = ("credentials:\n  s3: {type: s3, bucket: backups-prod, accessKe
 
 def test_live_guard_against_kubectl_output_keeps_a_running_lineage():
     rendered = run(ORDERS_OVERLAY % "2", Facts(live=tuple(parse_live(LIVE))), ORDERS)
-    assert rendered.result.assessments[0].verdict == "running"
+    assert rendered.result.verdicts[0].code == "running"
 
 
 def test_live_guard_refuses_a_lineage_change_and_names_both():
@@ -253,7 +255,7 @@ def test_archiver_added_to_a_running_cluster_is_checked_because_cnpg_skips_it():
     body = entry("    backups: {enabled: true, credentials: s3}\n")
     with pytest.raises(RenderError, match="cloudnative-pg#11126"):
         run(body, Facts(live=(live,), stores=store(lin(BASE, 0, True))))
-    assert run(body, Facts(live=(live,), stores=store())).result.assessments[0].verdict == "running"
+    assert run(body, Facts(live=(live,), stores=store())).result.verdicts[0].code == "running"
 
 
 def test_live_cluster_recovery_source_is_read_from_kubectl_output():

@@ -6,6 +6,7 @@ import pytest
 
 from renderer import lineage, overlay, providers
 from renderer.errors import RenderError
+from renderer.find import Found
 
 CRED = "credentials:\n  s3: {type: s3, bucket: bkt, path: p, accessKey: A, secretKey: S}\n"
 
@@ -15,9 +16,13 @@ def entry_and_overlay(body: str):
     return loaded.cnpg["main"], loaded
 
 
+CLUSTER = Found(0, None, {}, "db-cnpg-main", None, {}, "document 0 (Cluster/db-cnpg-main)")
+
+
 def decide(body: str, release: str | None = "rel"):
     entry, loaded = entry_and_overlay(body)
-    return lineage.decide(entry, loaded, "db-cnpg-main", release, "document 0 (Cluster/db-cnpg-main)")
+    plan = lineage.plan(entry, loaded, CLUSTER, release)
+    return plan, list(plan.notices)
 
 
 @pytest.mark.parametrize("base,revision,expected", [("db", "", "db"), ("db", "1", "db-r1"),

@@ -14,6 +14,7 @@ from renderer.sensitive import Sensitive
 
 RETENTION_PATTERN = r"^[1-9][0-9]*[dwm]$"
 URL_PATTERN = r"^https?://"
+RELEASE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Helm's release name rule
 DEFAULT_COMPRESSION = "gzip"
 
 
@@ -269,6 +270,7 @@ class Entry(Located):
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
     engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
                                                                                    "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
+    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
     skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)

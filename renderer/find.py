@@ -1,0 +1,87 @@
+"""Find: the CNPG Clusters of a parsed stream, top-level or inside a `v1/List`.
+
+The first stage of the pipeline (find → match → plan → gather → resolve → judge →
+write). It reads the parsed candidate documents and says where each Cluster is, with
+the name, namespace and labels the later stages select and report by; it changes
+nothing."""
+
+from __future__ import annotations
+
+from renderer import cnpg
+from renderer.errors import RenderError, document_where
+from renderer.records import record
+
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+# Fields we read or write, and the type the API server would demand of them.
+_SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
+           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict),
+           ("spec.plugins", list))
+
+
+@record(frozen=True, eq=False)
+class Found:
+    """A Cluster in the stream: document `index`, and `item` of a List (None: top-level)."""
+
+    index: int
+    item: int | None
+    obj: dict
+    name: str
+    namespace: str | None  # metadata.namespace, else --namespace
+    labels: dict
+    where: str  # "document 3 (Cluster/pg)", "document 3 (Cluster/pg) items[0]"
+
+    @property
+    def id(self) -> str:
+        """`namespace/name` (or the name alone), as plan and the live state name it."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def instance_label(self) -> str | None:
+        value = self.labels.get(INSTANCE_LABEL)
+        return str(value) if value else None
+
+
+def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Found]:
+    """Every Cluster of the documents, in stream order; the same Cluster twice is refused."""
+    found = []
+    for index, obj in docs:
+        if cnpg.is_cluster(obj):
+            found.append(_found(index, None, obj, namespace))
+        elif is_list(obj):
+            found += [_found(index, i, item, namespace) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
+    _refuse_duplicates(found)
+    return found
+
+
+def is_list(obj) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list)
+
+
+def check_shape(found: Found) -> None:
+    """A Cluster whose fields have the wrong type is bad input, not a crash."""
+    for path, kind in _SHAPES:
+        value = found.obj
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is not None and not isinstance(value, kind):
+            raise RenderError(found.where, f"{path} must be a {'mapping' if kind is dict else 'list'}")
+
+
+def _refuse_duplicates(found: list[Found]) -> None:
+    """The same Cluster twice would get its companions twice; the API server would
+    keep only one of each, silently."""
+    seen: dict[tuple, Found] = {}
+    for f in found:
+        first = seen.setdefault((f.namespace, f.name), f)
+        if first is not f:
+            raise RenderError(f.where, f"the same Cluster is also {first.where}")
+
+
+def _found(index: int, item: int | None, obj: dict, namespace: str | None) -> Found:
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    name = str(metadata.get("name") or "")
+    where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
+    labels = metadata.get("labels") or {}
+    return Found(index, item, obj, name, metadata.get("namespace") or namespace,
+                 labels if isinstance(labels, dict) else {}, where)
