@@ -94,7 +94,8 @@ def plan_rows(rendered: Rendered) -> list[dict]:
         rows.append({
             "cluster": plan.cluster.id,
             "mode": plan.entry.mode,
-            "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.origin},
+            "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.source,
+                                                          "where": plan.release.where},
             "recoverySource": _side(plan.recovery),
             "backupTarget": _side(plan.backup),
             "recoveryRevision": plan.recovery.revision if plan.recovery else None,
@@ -125,9 +126,10 @@ def _side(side) -> dict | None:
 
 
 def plan_table(rows: list[dict]) -> str:
-    header = ["CLUSTER", "MODE", "READS FROM (recovery)", "WRITES TO (backups)", "REVISIONS r/b", "SCHEDULES", "WARNINGS"]
+    header = ["CLUSTER", "MODE", "RELEASE (from)", "READS FROM (recovery)", "WRITES TO (backups)", "REVISIONS r/b",
+              "SCHEDULES", "WARNINGS"]
     table = [header] + [[
-        row["cluster"], row["mode"], _folder(row["recoverySource"]), _folder(row["backupTarget"]),
+        row["cluster"], row["mode"], _release(row["release"]), _folder(row["recoverySource"]), _folder(row["backupTarget"]),
         f"{_rev(row['recoveryRevision'])}/{_rev(row['backupRevision'])}",
         ", ".join(row["schedules"]) or "-", "; ".join(row["warnings"]) or "-",
     ] for row in rows]
@@ -154,6 +156,10 @@ def facts_table(rows: list[dict]) -> str:
 def _lineage(lin: dict) -> str:
     newest = f", newest {lin['newestEndTime']}" if lin["newestEndTime"] else ""
     return f"{lin['serverName']} ({lin['completedBackups']}{newest}, {'WAL' if lin['hasWal'] else 'no WAL'})"
+
+
+def _release(release: dict | None) -> str:
+    return "-" if release is None else f"{release['name']} ({release['from']})"
 
 
 def _folder(side: dict | None) -> str:
