@@ -159,13 +159,24 @@ class S3Access:
     """How to reach S3. Keys left None use boto3's default chain (env, profile, IRSA...).
 
     Plain strings given for the keys are wrapped in :class:`Sensitive`, so the repr of
-    this object never shows them.
+    this object never shows them. ``ca_bundle`` is the path of a PEM file whose CAs are
+    the only ones trusted for the endpoint, as CNPG's ``endpointCA`` makes them for
+    barman-cloud (AWS_CA_BUNDLE); ``ca_source`` says where it came from, for messages
+    ("endpointCA Secret minio-ca/ca.crt"). Without it, boto3's default trust store.
     """
 
     endpoint_url: str | None = None
     region: str | None = None
     access_key_id: Sensitive | None = None
     secret_access_key: Sensitive | None = None
+    ca_bundle: str | None = None
+    ca_source: str | None = None
+
+    @property
+    def ca_description(self) -> str:
+        if self.ca_bundle is None:
+            return "the default trust store"
+        return self.ca_source or self.ca_bundle
 
     def __post_init__(self) -> None:
         for name in ("access_key_id", "secret_access_key"):
@@ -337,7 +348,8 @@ class _Refusal(Exception):
 
 
 def _client(access: S3Access):
-    """A boto3 S3 client with short timeouts, so an unreachable endpoint fails fast."""
+    """A boto3 S3 client with short timeouts, so an unreachable endpoint fails fast;
+    TLS is verified against ``access.ca_bundle`` alone when one is given."""
     import boto3
     from botocore.config import Config
 
@@ -347,7 +359,8 @@ def _client(access: S3Access):
         kwargs["aws_secret_access_key"] = access.secret_access_key.reveal()
     config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
     return boto3.session.Session().client(
-        "s3", endpoint_url=access.endpoint_url, region_name=access.region, config=config, **kwargs
+        "s3", endpoint_url=access.endpoint_url, region_name=access.region, config=config,
+        verify=access.ca_bundle, **kwargs
     )
 
 
@@ -438,6 +451,20 @@ def _lineage(client, bucket: str, prefix: str, server: str, cap: int) -> Lineage
                         system_id, segment_size, header_issue)
 
 
+def _ca_problem(access: S3Access) -> str | None:
+    """Why the CA bundle cannot be used, found before any request, so a missing or wrong
+    file is not reported as the endpoint failing TLS verification."""
+    if access.ca_bundle is None:
+        return None
+    where = f"the CA bundle {access.ca_bundle}" + (f" ({access.ca_source})" if access.ca_source else "")
+    try:
+        with open(access.ca_bundle, "rb") as handle:
+            pem = handle.read()
+    except OSError:
+        return f"{where} cannot be read"
+    return None if b"-----BEGIN CERTIFICATE-----" in pem else f"{where} holds no PEM certificate"
+
+
 def _error_reason(exc: Exception, bucket: str, access: S3Access) -> str:
     """A short reason built from error codes/classes only: server messages and
     exception text are not echoed, so nothing a client was given can leak."""
@@ -452,6 +479,8 @@ def _error_reason(exc: Exception, bucket: str, access: S3Access) -> str:
         return f"S3 error {code}"
     if isinstance(exc, bx.NoCredentialsError):
         return "no S3 credentials (give keys or configure the default AWS chain)"
+    if isinstance(exc, bx.SSLError):
+        return f"TLS verification failed for {_safe_endpoint(access.endpoint_url)} (CA from {access.ca_description})"
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
         return f"endpoint unreachable ({_safe_endpoint(access.endpoint_url)})"
     if isinstance(exc, bx.BotoCoreError):
@@ -473,7 +502,8 @@ def inspect(destination_path: str, access: S3Access, wanted: Callable[[str], boo
     (all when None) in full; the others are only named (``StoreState.skipped``).
 
     Non-S3 stores come back ``checked=False`` with a reason. Any S3 failure raises
-    :class:`ObjectStoreError` with a one-line message naming the destinationPath.
+    :class:`ObjectStoreError` with a one-line message naming the destinationPath; a
+    TLS failure is never retried without verification.
     """
     reason = unsupported_reason(destination_path)
     if reason:
@@ -483,6 +513,9 @@ def inspect(destination_path: str, access: S3Access, wanted: Callable[[str], boo
         import boto3  # noqa: F401  (fail clearly before any S3 call)
     except ImportError:
         raise ObjectStoreError(f"cannot inspect {destination_path}: boto3 is not installed") from None
+    problem = _ca_problem(access)
+    if problem:
+        raise ObjectStoreError(f"cannot inspect {destination_path}: {problem}")
     try:
         client = _client(access)
         names = [n for n in (p[len(prefix):].rstrip("/") for p in _prefixes(client, bucket, prefix)) if n]

@@ -23,6 +23,7 @@ import pwd
 import shlex
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from testca import TlsFiles
 
 REPO = Path(__file__).resolve().parent.parent
 BARMAN_BIN = Path(os.environ.get("CNPG_BARMAN_VENV", REPO / ".tools" / "barman-venv")) / "bin"
@@ -138,15 +140,17 @@ class MotoS3:
 
     A separate process (not ThreadedMotoServer) because moto's in-process state is
     global: any other test using ``mock_aws`` would reset our buckets under us.
+    With ``tls`` it serves HTTPS with that certificate, and its clients trust its CA.
     """
 
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
+    tls: TlsFiles | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def env(self) -> dict[str, str]:
         """Environment for any S3 client (barman tools, boto3) aimed at this server."""
@@ -155,20 +159,23 @@ class MotoS3:
             "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ENDPOINT_URL_S3": self.endpoint_url,
+            **({"AWS_CA_BUNDLE": str(self.tls.ca)} if self.tls else {}),
         }
 
     def start(self, timeout: float = 30) -> "MotoS3":
+        tls_args = ["-c", str(self.tls.cert), "-k", str(self.tls.key)] if self.tls else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port), *tls_args],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env={**os.environ, **self.extra_env},
         )
+        context = ssl.create_default_context(cafile=str(self.tls.ca)) if self.tls else None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise HarnessError(f"moto server exited with rc={self.proc.returncode}")
             try:
-                urllib.request.urlopen(self.endpoint_url + "/moto-api/", timeout=1).close()
+                urllib.request.urlopen(self.endpoint_url + "/moto-api/", timeout=1, context=context).close()
                 return self
             except OSError:
                 time.sleep(0.1)
@@ -192,6 +199,7 @@ class MotoS3:
         return boto3.client(
             "s3", endpoint_url=self.endpoint_url, region_name=REGION,
             aws_access_key_id=DUMMY_KEY_ID, aws_secret_access_key=DUMMY_SECRET,
+            verify=str(self.tls.ca) if self.tls else None,
         )
 
     def make_bucket(self, name: str) -> str:

@@ -3,12 +3,14 @@ real barman-cloud tools (moto S3 + PostgreSQL 15)."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from realparts import MotoS3, free_port
+from realparts import Barman, MotoS3, free_port, run
+from testca import issue
 
 from renderer import walfile
 from renderer.objectstore import (
@@ -346,6 +348,58 @@ def test_the_wal_listing_is_capped(moto_s3, small_store):
         inspect(small_store, access, wal_cap=4)
     assert str(exc.value) == (f"cannot inspect {small_store}: app/wals/ holds more than 4 objects, "
                               "the most one inspection lists")
+
+
+# --------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def tls_s3(tmp_path_factory):
+    """moto serving HTTPS with a certificate signed by a CA made for this test."""
+    s3 = MotoS3(tls=issue(tmp_path_factory.mktemp("tls"))).start()
+    try:
+        s3.make_bucket("private")
+        s3.client().put_object(Bucket="private", Key="pg/app/wals/00000002.history", Body=b"1\t0/900000\tx\n")
+        yield s3
+    finally:
+        s3.stop()
+
+
+def test_tls_with_the_ca_bundle(tls_s3):
+    access = S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(tls_s3.tls.ca),
+                      ca_source="endpointCA Secret minio-ca, key ca.crt")
+    assert inspect("s3://private/pg", access).lineages["app"].histories == {2: (HistoryEntry(1, 0x900000, "x"),)}
+
+
+@pytest.mark.parametrize("which,source", [(None, "the default trust store"), ("other", "endpointCA Secret other")])
+def test_tls_fails_closed_without_the_right_ca(tls_s3, tmp_path, which, source):
+    ca = str(issue(tmp_path, "other").ca) if which else None
+    access = S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=ca,
+                      ca_source="endpointCA Secret other" if ca else None)
+    with pytest.raises(ObjectStoreError) as exc:
+        inspect("s3://private/pg", access)
+    assert str(exc.value) == (f"cannot inspect s3://private/pg: TLS verification failed for {tls_s3.endpoint_url} "
+                              f"(CA from {source})")
+    _assert_clean(exc.value, "s3://private/pg")
+
+
+def test_a_ca_bundle_that_is_no_ca_is_refused_before_any_request(tls_s3, tmp_path):
+    for path, why in ((tmp_path / "missing.pem", "cannot be read"), (tls_s3.tls.key, "holds no PEM certificate")):
+        with pytest.raises(ObjectStoreError) as exc:
+            inspect("s3://private/pg", S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
+        assert str(exc.value) == f"cannot inspect s3://private/pg: the CA bundle {path} {why}"
+
+
+@pytest.mark.slow
+def test_barman_trusts_the_same_ca_through_aws_ca_bundle(realparts, tls_s3):
+    """CNPG hands barman-cloud its endpointCA as AWS_CA_BUNDLE: the same CA lets the real
+    tool reach this endpoint, and without it the tool fails too."""
+    barman = Barman(tls_s3)
+    assert barman.check_wal_archive("s3://private/pg/", "fresh")[0] == 0
+    env = {"PATH": os.environ["PATH"], **{k: v for k, v in tls_s3.env().items() if k != "AWS_CA_BUNDLE"}}
+    cmd = [barman.tool("barman-cloud-check-wal-archive"), "--endpoint-url", tls_s3.endpoint_url, "s3://private/pg/",
+           "fresh"]
+    assert run(cmd, env=env, check=False).returncode != 0
 
 
 # --------------------------------------------------------------------------- real barman layout
