@@ -179,23 +179,41 @@ def _compressors():
             ".zst": lambda d: bytes(cramjam.zstd.compress(d))}
 
 
+@pytest.mark.parametrize("payload", ["noise", "zeros"])
 @pytest.mark.parametrize("suffix", list(walfile.COMPRESSIONS))
-def test_header_from_the_first_bytes_of_a_compressed_segment(suffix):
-    """Incompressible data after the header, the worst case for a first block: the header
-    still comes out of HEAD_BYTES of the object.
-    (The formats barman itself writes are read in test_barman_compressions_are_read.)"""
+def test_header_from_the_first_bytes_of_a_compressed_segment(suffix, payload):
+    """Incompressible data after the header (the worst case for a first block; stored
+    chunks and blocks) and zeros (compressed and run-length ones): the header comes out
+    of HEAD_BYTES of the object. Formats as barman writes them: test_barman_compressions_are_read."""
     import random
 
     head = bytearray(64)
     head[2:4], head[8:16], head[24:32], head[32:36] = b"\x02\x00", (3 << 24).to_bytes(8, "little"), \
         (1234).to_bytes(8, "little"), (16 << 20).to_bytes(4, "little")
-    segment = bytes(head) + random.Random(suffix).randbytes(1536 << 10)  # past every format's first block
-    packed = _compressors()[suffix](segment)
+    rest = random.Random(suffix).randbytes(1536 << 10) if payload == "noise" else bytes(1536 << 10)
+    packed = _compressors()[suffix](bytes(head) + rest)  # past every format's first block
     key = f"0000000100000000/000000010000000000000003{suffix}"
     header = header_from_bytes(packed[:walfile.HEAD_BYTES[suffix]], key)
     assert (header.system_id, header.segment_size) == (1234, 16 << 20)
     with pytest.raises(walfile.Unreadable, match="not within the first|corrupt"):
         walfile.leading_bytes(packed[:30], suffix)
+
+
+@pytest.mark.parametrize("suffix,data,message", [
+    (".lz4", b"\x00" * 64, "lz4: not an lz4 frame"),
+    (".zst", b"\x00" * 64, "zstd: not a zstd frame"),
+    (".snappy", b"\xff\x06\x00\x00sNaPpY\x05\x01\x00\x00x", "snappy: unknown chunk type 0x5"),
+    (".gz", b"\x1f\x8b" + b"\xff" * 64, "gzip data is corrupt"),
+])
+def test_what_is_not_the_format_its_suffix_names(suffix, data, message):
+    with pytest.raises(walfile.Unreadable, match=message):
+        walfile.leading_bytes(data, suffix)
+
+
+def test_snappy_skippable_chunks_are_skipped():
+    packed = _compressors()[".snappy"](bytes(64))
+    padded = packed[:10] + b"\xfe\x02\x00\x00\x00\x00" + packed[10:]  # a padding chunk after the stream identifier
+    assert walfile.leading_bytes(padded, ".snappy") == bytes(40)
 
 
 @pytest.mark.parametrize("suffix", [".snappy", ".lz4", ".zst"])
