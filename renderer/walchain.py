@@ -193,12 +193,15 @@ class Coverage:
     ``complete``: every segment from the backup's begin_wal to its end_wal is found, so
     the restore reaches a consistent state (else ``first_missing`` names the first one
     absent, on the timeline PostgreSQL asks first; None when a .partial segment ended
-    the chain before end_wal). ``last_segment`` is the newest
-    segment read contiguously from begin_wal, on ``timeline``; replay ends at the last
-    valid record in it, so ``end_lsn`` (the end of that segment) bounds what is restored.
-    A ``.partial`` segment ends the chain: its WAL stops inside it.
-    ``problem``: why the restore cannot start or cannot be judged at all (then the chain
-    fields are None and ``complete`` is False)."""
+    the chain before end_wal). ``last_segment`` is the newest segment read contiguously
+    from begin_wal, on ``timeline``; replay ends at the last valid record in it, so
+    ``end_lsn`` (the end of that segment) bounds what is restored. A ``.partial``
+    segment ends the chain: its WAL stops inside it. ``problem``: why the restore cannot
+    start or cannot be judged at all (then the chain fields are None, ``complete`` False).
+
+    Segments are judged by name, as restore_command fetches them; what PostgreSQL then
+    finds inside (a parent timeline's segment read past its switch point, as
+    ``XLogFileReadAnyTLI`` allows, or a corrupt record) is not modelled."""
 
     backup_id: str
     target_timeline: int | None
@@ -222,21 +225,23 @@ class Coverage:
 def coverage(lineage: LineageState, backup: BaseBackup) -> Coverage:
     """Follow PostgreSQL's archive recovery from ``backup`` through ``lineage``'s WAL."""
     size = backup.segment_size or lineage.wal_segment_size
-    why = _unjudgeable(lineage, backup, size)
+    why = _unjudgeable(backup, size)
     if why:
         return _stopped(backup, None, why)
     begin_tli, begin_seg = parse_segment_name(backup.begin_wal, size)
-    target = newest_timeline(backup.timeline or begin_tli, lineage.histories.keys() | lineage.history_issues.keys())
+    own = backup.timeline or begin_tli
+    target = newest_timeline(own, lineage.histories.keys() | lineage.history_issues.keys())
     if target in lineage.history_issues:
         return _stopped(backup, target, f"history file {target:08X}.history: {lineage.history_issues[target]}")
     spans = expected_timelines(target, lineage.histories.get(target, ()))
+    # PostgreSQL checks the backup's checkpoint record; its REDO point (begin_lsn) lies just before it.
     start_lsn = backup.begin_lsn if backup.begin_lsn is not None else begin_seg * size
-    if timeline_at(start_lsn, spans) != (backup.timeline or begin_tli):
-        return _stopped(backup, target, _not_a_child(target, spans, backup, start_lsn))
+    if timeline_at(start_lsn, spans) != own:
+        return _stopped(backup, target, _not_a_child(target, spans, own, start_lsn))
     return _walk(lineage, backup, target, spans, begin_seg, size)
 
 
-def _unjudgeable(lineage: LineageState, backup: BaseBackup, size: int | None) -> str | None:
+def _unjudgeable(backup: BaseBackup, size: int | None) -> str | None:
     """Why no chain can be followed from this backup, or None."""
     if backup.begin_wal is None or backup.end_wal is None:
         field = "begin_wal" if backup.begin_wal is None else "end_wal"
@@ -255,8 +260,7 @@ def _stopped(backup: BaseBackup, target: int | None, problem: str) -> Coverage:
     return Coverage(backup.backup_id, target, False, None, None, None, None, problem)
 
 
-def _not_a_child(target: int, spans: tuple[TimelineSpan, ...], backup: BaseBackup, lsn: int) -> str:
-    own = backup.timeline or int(backup.begin_wal[:8], 16)
+def _not_a_child(target: int, spans: tuple[TimelineSpan, ...], own: int, lsn: int) -> str:
     fork = next((s.end for s in spans if s.tli == own), None)
     where = (f"forked off timeline {own} at {format_lsn(fork)}" if fork is not None
              else f"does not descend from timeline {own}")

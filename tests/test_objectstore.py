@@ -3,12 +3,13 @@ real barman-cloud tools (moto S3 + PostgreSQL 15)."""
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from realparts import MotoS3, free_port
+from realparts import Barman, MotoS3, free_port, run
 from testca import issue
 
 from renderer import walfile
@@ -178,23 +179,41 @@ def _compressors():
             ".zst": lambda d: bytes(cramjam.zstd.compress(d))}
 
 
+@pytest.mark.parametrize("payload", ["noise", "zeros"])
 @pytest.mark.parametrize("suffix", list(walfile.COMPRESSIONS))
-def test_header_from_the_first_bytes_of_a_compressed_segment(suffix):
-    """Incompressible data after the header, the worst case for a first block: the header
-    still comes out of HEAD_BYTES of the object.
-    (The formats barman itself writes are read in test_barman_compressions_are_read.)"""
+def test_header_from_the_first_bytes_of_a_compressed_segment(suffix, payload):
+    """Incompressible data after the header (the worst case for a first block; stored
+    chunks and blocks) and zeros (compressed and run-length ones): the header comes out
+    of HEAD_BYTES of the object. Formats as barman writes them: test_barman_compressions_are_read."""
     import random
 
     head = bytearray(64)
     head[2:4], head[8:16], head[24:32], head[32:36] = b"\x02\x00", (3 << 24).to_bytes(8, "little"), \
         (1234).to_bytes(8, "little"), (16 << 20).to_bytes(4, "little")
-    segment = bytes(head) + random.Random(suffix).randbytes(1536 << 10)  # past every format's first block
-    packed = _compressors()[suffix](segment)
+    rest = random.Random(suffix).randbytes(1536 << 10) if payload == "noise" else bytes(1536 << 10)
+    packed = _compressors()[suffix](bytes(head) + rest)  # past every format's first block
     key = f"0000000100000000/000000010000000000000003{suffix}"
     header = header_from_bytes(packed[:walfile.HEAD_BYTES[suffix]], key)
     assert (header.system_id, header.segment_size) == (1234, 16 << 20)
     with pytest.raises(walfile.Unreadable, match="not within the first|corrupt"):
         walfile.leading_bytes(packed[:30], suffix)
+
+
+@pytest.mark.parametrize("suffix,data,message", [
+    (".lz4", b"\x00" * 64, "lz4: not an lz4 frame"),
+    (".zst", b"\x00" * 64, "zstd: not a zstd frame"),
+    (".snappy", b"\xff\x06\x00\x00sNaPpY\x05\x01\x00\x00x", "snappy: unknown chunk type 0x5"),
+    (".gz", b"\x1f\x8b" + b"\xff" * 64, "gzip data is corrupt"),
+])
+def test_what_is_not_the_format_its_suffix_names(suffix, data, message):
+    with pytest.raises(walfile.Unreadable, match=message):
+        walfile.leading_bytes(data, suffix)
+
+
+def test_snappy_skippable_chunks_are_skipped():
+    packed = _compressors()[".snappy"](bytes(64))
+    padded = packed[:10] + b"\xfe\x02\x00\x00\x00\x00" + packed[10:]  # a padding chunk after the stream identifier
+    assert walfile.leading_bytes(padded, ".snappy") == bytes(40)
 
 
 @pytest.mark.parametrize("suffix", [".snappy", ".lz4", ".zst"])
@@ -387,6 +406,18 @@ def test_a_ca_bundle_that_is_no_ca_is_refused_before_any_request(tls_s3, tmp_pat
         with pytest.raises(ObjectStoreError) as exc:
             inspect("s3://private/pg", S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
         assert str(exc.value) == f"cannot inspect s3://private/pg: the CA bundle {path} {why}"
+
+
+@pytest.mark.slow
+def test_barman_trusts_the_same_ca_through_aws_ca_bundle(realparts, tls_s3):
+    """CNPG hands barman-cloud its endpointCA as AWS_CA_BUNDLE: the same CA lets the real
+    tool reach this endpoint, and without it the tool fails too."""
+    barman = Barman(tls_s3)
+    assert barman.check_wal_archive("s3://private/pg/", "fresh")[0] == 0
+    env = {"PATH": os.environ["PATH"], **{k: v for k, v in tls_s3.env().items() if k != "AWS_CA_BUNDLE"}}
+    cmd = [barman.tool("barman-cloud-check-wal-archive"), "--endpoint-url", tls_s3.endpoint_url, "s3://private/pg/",
+           "fresh"]
+    assert run(cmd, env=env, check=False).returncode != 0
 
 
 # --------------------------------------------------------------------------- real barman layout
