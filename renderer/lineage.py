@@ -251,11 +251,14 @@ def settle(plan: Plan, recovery: str | None = None, backups: str | None = None,
                                           resolutions=plan.resolutions + resolutions))
 
 
-def reopen(plan: Plan) -> Plan:
-    """The plan with both revisions open as `auto` (bump --check-store asks the store)."""
-    sides = {name: dataclasses.replace(side, revision=None, how=AUTO)
-             for name, side in (("backup", plan.backup), ("recovery", plan.recovery)) if side is not None}
-    return dataclasses.replace(plan, **sides)
+def as_restore(plan: Plan) -> Plan:
+    """The plan of this Cluster's next restore, both revisions open: read the series its
+    backups write to, write the next revision (what `bump --check-store` asks the store)."""
+    side = plan.backup
+    entry = dataclasses.replace(plan.entry, mode="recovery")
+    return dataclasses.replace(plan, entry=entry, recovery=dataclasses.replace(side, revision=None, how=AUTO),
+                               backup=dataclasses.replace(side, revision=None, how=AUTO), shared_folder=False,
+                               resolutions=(), notices=())
 
 
 def _collision(plan: Plan) -> Plan:

@@ -25,3 +25,16 @@ def has_zone(text: str) -> bool:
     except ValueError:
         raise ValueError(f"{text!r} is not a real date and time") from None
     return m.group(4) is not None
+
+
+def parse(text: str) -> datetime:
+    """The instant CNPG hands PostgreSQL for `text` (a time without a zone is UTC)."""
+    from datetime import timezone
+
+    has_zone(text)  # the same acceptance rule, and its message
+    normal = text.replace("t", "T").replace("z", "Z").replace(" ", "T", 1).replace("Z", "+00:00")
+    zone = re.search(r"[+-]\d{2}(?::?\d{2}){0,2}$", normal)
+    if zone and ":" not in zone.group(0) and len(zone.group(0)) == 3:
+        normal += ":00"  # PostgreSQL's "+02" is "+02:00"
+    parsed = datetime.fromisoformat(normal)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)

@@ -128,6 +128,6 @@ def test_cluster_life_on_rendered_lineages(realparts, tmp_path):
     # 4b. recovering from a lineage that holds no base backup: refused before any restore.
     empty = tmp_path / "empty.yaml"
     empty.write_text("cnpg:\n  main:\n    recovery: {revision: '7'}\n    backups: {revision: '8'}\n")
-    assert "holds no completed base backup" in refused(str(overlay), str(empty))
+    assert "does not exist: the new Cluster would wait" in refused(str(overlay), str(empty))
     never = rendered_lineages(str(overlay), str(empty), check_store=False)["recovery"]
     assert barman.backup_list(*never) == []
