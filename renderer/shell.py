@@ -111,7 +111,7 @@ def run_render(overlays, release, namespace, files, facts=None, collect=False):
             return finish(prepared)
         from renderer.gather import gather
 
-        return finish(prepared, gather(prepared.planned.plans, options), collect)
+        return finish(prepared, gather(prepared.planned.plans, options, prepared.secret), collect)
     except RenderError as error:
         fail(error)
     except Exception as exc:
