@@ -23,7 +23,8 @@ def commands() -> list[str]:
 
 def test_doc_has_the_three_steps():
     cmds = commands()
-    assert [c.split()[1] for c in cmds[:3]] == ["plan", "bump", "render"]
+    assert [c.split()[1] for c in cmds[:4]] == ["plan", "bump", "plan", "render"]
+    assert "--exit-code" in cmds[2]
     assert all(c.startswith(("cnpg-render ", "kubectl ")) for c in cmds)
 
 
