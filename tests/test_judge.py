@@ -202,3 +202,11 @@ def test_a_taken_write_lineage_suggests_the_backup_side():
         run(overlay_of("revision: ''", "revision: '1'"), FIRST, SECOND)
     message = str(exc.value)
     assert 'backups.revision "2"' in message and "--live" in message
+
+
+def test_a_lineage_holding_two_databases_is_never_read():
+    interleaved = lineage(f"{BASE}-r1", [backup("20261101T004500", 35, 36, ended=45, tli=2, system=SYSTEM_B)],
+                          wal(2, 30, 55, minute=35), histories={2: promoted(1, 30)}, system=SYSTEM_A)
+    rendered = run(overlay_of(f"revision: auto, systemID: '{SYSTEM_A}', acceptDataLoss: true"), FIRST, interleaved)
+    assert read_and_written(rendered)[0] == BASE
+    assert any(f"{BASE}-r1 (after its restorable point) holds WAL" in n.what for n in rendered.notices)
