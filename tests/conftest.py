@@ -2,12 +2,12 @@
 here registers them once, so every module shares one moto server and one PostgreSQL
 per session (per xdist worker)."""
 
-from realparts import moto_s3, realparts, seeded_lineage  # noqa: F401  (pytest fixtures)
-
 import os
 import tempfile
 
 import pytest
+from cnpg_cluster import cnpg  # noqa: F401  (pytest fixture)
+from realparts import moto_s3, realparts, seeded_lineage, tls_s3  # noqa: F401  (pytest fixtures)
 
 
 @pytest.fixture(scope="session", autouse=True)
