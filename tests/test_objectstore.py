@@ -213,7 +213,6 @@ def _access(realparts) -> S3Access:
                     env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
 
 
-@pytest.mark.slow
 def test_inspect_reports_real_lineage(realparts, used_lineage):
     state = inspect(used_lineage, _access(realparts))
     assert set(state.lineages) == {"app", "baseonly", "notwal"}
@@ -227,13 +226,11 @@ def test_inspect_reports_real_lineage(realparts, used_lineage):
     assert inspect(used_lineage + "nothing-here/", _access(realparts)).lineages == {}
 
 
-@pytest.mark.slow
 def test_check_wal_archive_refuses_used_lineage(realparts, used_lineage):
     rc, out = realparts.barman.check_wal_archive(used_lineage, "app")
     assert rc != 0 and "Expected empty archive" in out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("server", ["app", "baseonly", "notwal", "app-r1"])
 def test_has_wal_agrees_with_real_check(realparts, used_lineage, server):
     """Our has_wal is exactly barman-cloud-check-wal-archive's verdict."""

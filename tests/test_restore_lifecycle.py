@@ -64,7 +64,6 @@ def archive_and_back_up(barman, pg: PgInstance, lineage: tuple[str, str], row: i
     pg.switch_wal()
 
 
-@pytest.mark.slow
 def restore_and_continue(barman, lineages: dict, expected_rows: str, next_row: int) -> None:
     """Restore from the rendered read lineage, check the rows survived, then archive and
     back up into the rendered write lineage (which CNPG's empty-archive check accepts)."""
