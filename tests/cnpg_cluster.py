@@ -140,6 +140,11 @@ class Cnpg:
             return
         pg.set_archive_calls(plan.wal_archive(), plan.check_wal_archive() if plan.check_empty_wal_archive else None)
 
+    def lose(self, instance: Instance) -> None:
+        """The disaster: the Cluster and its volumes are gone; only the store remains."""
+        instance.pg.destroy()
+        self.instances.remove(instance.pg)
+
     def close(self) -> None:
         for pg in self.instances:
             pg.destroy()
