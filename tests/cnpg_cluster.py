@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cnpg_player import ClusterPlan, OperatorError, plan_cluster
+from cnpg_player import ClusterPlan, Invocation, OperatorError, plan_cluster
 from realparts import PgInstance, RealParts, run_barman
 
 
@@ -63,9 +63,11 @@ class Instance:
 @dataclass
 class Outcome:
     """What really happened to a recovery. ``step`` is ``"promoted"``, or the step that
-    failed: ``"check-wal-archive"`` (the write lineage is not empty), ``"choose-backup"``
-    (CNPG's "no target backup found"), ``"first-wal"`` (the backup's first WAL is not in
-    the archive), ``"barman-cloud-restore"``, or ``"postgres"`` (the server stopped during
+    failed: ``"read-cluster"`` (the operator cannot use the rendered objects, e.g. a
+    missing Secret), ``"check-wal-archive"`` (the write lineage is not empty),
+    ``"backup-list"`` (the recovery source cannot be read), ``"choose-backup"`` (CNPG's
+    "no target backup found"), ``"first-wal"`` (the backup's first WAL is not in the
+    archive), ``"barman-cloud-restore"``, or ``"postgres"`` (the server stopped during
     recovery; ``error`` holds its FATAL lines)."""
 
     step: str
@@ -106,25 +108,26 @@ class Cnpg:
         """Bootstrap Cluster ``name`` from its rendered recovery source, step by step as
         the operator's recovery Job (restore.go ``restoreViaBarmanObjectStore``; plugin
         restore.go ``Restore``), then run it as the instance does: archive into the
-        rendered write lineage. Returns how far it got."""
+        rendered write lineage. Returns how far it got; a failing step's error is the
+        operator's message or the tool's output."""
         pg = self._new("cnpg-restore-")
-        plan = plan_cluster(stream, name, secrets=secrets, root=pg.pod_root)
-        check = plan.restore_check_wal_archive()
-        if check is not None:
-            proc = run_barman(check, check=False)
-            if proc.returncode:
-                return Outcome("check-wal-archive", proc.stdout + proc.stderr)
-        catalog = json.loads(run_barman(plan.backup_list()).stdout)
+        step, backup = "read-cluster", None
         try:
+            plan = plan_cluster(stream, name, secrets=secrets, root=pg.pod_root)
+            step = "check-wal-archive"
+            check = plan.restore_check_wal_archive()
+            if check is not None:
+                _succeed(check)
+            step = "backup-list"
+            catalog = json.loads(_succeed(plan.backup_list()))
+            step = "choose-backup"
             backup = plan.choose_backup(catalog)
+            step = "first-wal"
+            _first_wal(plan, backup)
+            step = "barman-cloud-restore"
+            _succeed(plan.restore(backup, str(pg.pgdata)), user=True, cwd=pg.basedir)
         except OperatorError as exc:
-            return Outcome("choose-backup", str(exc))
-        failed = _first_wal_missing(plan, backup)
-        if failed:
-            return Outcome("first-wal", failed, backup=backup)
-        proc = run_barman(plan.restore(backup, str(pg.pgdata)), user=True, cwd=pg.basedir, check=False)
-        if proc.returncode:
-            return Outcome("barman-cloud-restore", proc.stdout + proc.stderr, backup=backup)
+            return Outcome(step, str(exc), backup=backup)
         pg.start_recovery(plan.wal_restore(), plan.restore_settings(pg.restore_command))
         failure = pg.wait_recovery()
         if failure is not None:
@@ -151,15 +154,24 @@ class Cnpg:
         self.instances.clear()
 
 
-def _first_wal_missing(plan: ClusterPlan, backup: Mapping[str, Any]) -> str:
+def _succeed(call: Invocation, **kwargs: Any) -> str:
+    """Run a call the operator needs to succeed; its failure, with the tool's output,
+    as an OperatorError (the Job fails on it)."""
+    proc = run_barman(call, check=False, **kwargs)
+    if proc.returncode:
+        raise OperatorError(f"{call.tool} exited with {proc.returncode}\n{proc.stdout}{proc.stderr}")
+    return proc.stdout
+
+
+def _first_wal(plan: ClusterPlan, backup: Mapping[str, Any]) -> None:
     """CNPG fetches the backup's first WAL before restoring anything
-    (``ensureArchiveContainsLastCheckpointRedoWAL``); its message when that fails."""
+    (``ensureArchiveContainsLastCheckpointRedoWAL``), failing with this message."""
     with tempfile.TemporaryDirectory() as scratch:
-        proc = run_barman(plan.first_wal_check(backup).plus(str(Path(scratch) / "test.wal")), check=False)
-    if proc.returncode == 0:
-        return ""
-    return ("encountered an error while checking the presence of first needed WAL in the archive: "
-            f"barman-cloud-wal-restore exited with {proc.returncode}\n{proc.stdout}{proc.stderr}")
+        try:
+            _succeed(plan.first_wal_check(backup).plus(str(Path(scratch) / "test.wal")))
+        except OperatorError as exc:
+            raise OperatorError("encountered an error while checking the presence of first needed WAL "
+                                f"in the archive: {exc}") from None
 
 
 @pytest.fixture

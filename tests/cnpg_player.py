@@ -46,8 +46,9 @@ Upstream followed (read in the mirrors, the commits named):
 
 Not played: WAL prefetch/parallel archiving (``wal.maxParallel``: one file per call),
 the spool, recovery from a ``Backup`` object (``bootstrap.recovery.backup``), replica
-clusters, retention, tags' formatting edge cases (``MapToBarmanTagsFormat`` is mirrored
-for plain values only).
+clusters, a Cluster mixing the in-tree store and the plugin across its two sides,
+retention, tags' formatting edge cases (``MapToBarmanTagsFormat`` is mirrored for plain
+values only).
 """
 
 from __future__ import annotations
@@ -611,10 +612,14 @@ def plan_cluster(stream: bytes, name: str, *, secrets: Mapping[str, Mapping[str,
     plugin = _archiver_plugin(cluster)
     write = _plugin_write(cluster, plugin, stores) if plugin else _in_tree_write(cluster)
     read, from_plugin = _read_side(cluster, stores)
+    engines = {"plugin" if plugin else "in-tree"} if write else set()
+    engines |= {"plugin" if from_plugin else "in-tree"} if read else set()
+    if len(engines) > 1:
+        raise OperatorError("a Cluster writing with one engine and recovering with the other is not played")
     annotations = cluster["metadata"].get("annotations") or {}
     recovery = (cluster["spec"].get("bootstrap") or {}).get("recovery") or {}
     return ClusterPlan(
-        name=name, engine="plugin" if plugin or from_plugin else "in-tree", write=write, read=read,
+        name=name, engine=engines.pop() if engines else "in-tree", write=write, read=read,
         recovery_target=recovery.get("recoveryTarget"),
         check_empty_wal_archive=annotations.get(SKIP_CHECK_ANNOTATION) != "enabled",
         secrets=secrets_in(docs, secrets), root=root)

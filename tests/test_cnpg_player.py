@@ -9,7 +9,9 @@ from cnpg_player import (
     BACKUP_CA,
     GOOGLE_CREDENTIALS,
     RESTORE_CA,
+    ClusterPlan,
     OperatorError,
+    Side,
     choose_backup,
     plan_cluster,
     recovery_target_settings,
@@ -153,6 +155,25 @@ def test_skip_annotation_turns_both_checks_off():
 def test_what_the_player_does_not_play_is_said():
     with pytest.raises(OperatorError, match="Backup object .* is not played"):
         plan("recovery-from-backup-object", name="app-cnpg-main")
+
+
+def test_additional_command_args_follow_cnpg_and_never_repeat_an_option():
+    """``--read-timeout`` reaches barman through the ``*AdditionalCommandArgs`` fields; an
+    argument naming an option already built (``--jobs=4`` beside ``--jobs 2``) is dropped
+    (barman-cloud api/config.go appendAdditionalCommandArgs); IAM role: no key variables."""
+    config = {"destinationPath": "s3://b/p", "s3Credentials": {"inheritFromIAMRole": True},
+              "wal": {"compression": "gzip", "archiveAdditionalCommandArgs": ["--read-timeout=60", "--gzip"],
+                      "restoreAdditionalCommandArgs": ["--read-timeout=90"]},
+              "data": {"jobs": 2, "additionalCommandArgs": ["--jobs=4", "--read-timeout=900"]},
+              "tags": {"team": "db"}}
+    side = Side(config, "pg")
+    cluster = ClusterPlan("pg", "in-tree", side, side, None, True, {})
+    assert cluster.wal_archive().args == ("--gzip", "--read-timeout=60", "--tags", "team,db",
+                                          "--cloud-provider", "aws-s3", "s3://b/p", "pg")
+    assert cluster.backup("b").args[4:] == ("--jobs", "2", "--read-timeout=900", "--tags", "team,db",
+                                            "--cloud-provider", "aws-s3", "s3://b/p", "pg")
+    assert cluster.wal_restore().args == ("--cloud-provider", "aws-s3", "s3://b/p", "pg", "--read-timeout=90")
+    assert cluster.wal_archive().env == {}
 
 
 # --------------------------------------------------------------------------- the backup CNPG picks

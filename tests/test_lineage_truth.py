@@ -198,7 +198,8 @@ def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp
     """Restore #1 writes ``-r1`` and archives rows 3 and 4, but is lost before its first
     base backup. Restore #2 can read ``-r1`` (CNPG: "no target backup found") or the
     newest lineage holding a base backup (``auto``'s pick), the first one: that restore
-    comes up without rows 3 and 4, which only ``-r1``'s WAL holds."""
+    comes up without rows 3 and 4, which only ``-r1``'s WAL holds. (Writing ``-r1`` again
+    is stopped by CNPG's check before anything is restored.)"""
     app = new_app(tmp_path, moto_s3)
     first = install(cnpg, app.fresh())
     cnpg.lose(first)
@@ -209,6 +210,8 @@ def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp
 
     newest = cnpg.restore(app.recovery(read="1", write="2").stream, CLUSTER)
     assert (newest.step, newest.error) == ("choose-backup", "no target backup found")
+    reused = cnpg.restore(app.recovery(read="", write="1").stream, CLUSTER)  # write where WAL is
+    assert reused.step == "check-wal-archive" and "Expected empty archive" in reused.error, reused
     older = restored(cnpg, app.recovery(read="", write="2"))
     assert older.rows() == [1, 2]
     r1 = cnpg.parts.barman.check_wal_archive(f"s3://{app.bucket}/demo/cnpg", f"{CLUSTER}-r1")
@@ -218,17 +221,22 @@ def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp
 # --------------------------------------------------------------------------- (d) a base backup without its WAL
 
 
-def back_up_across_segments(app: Instance, s3: MotoS3) -> dict:
+def back_up_across_segments(app: Instance, s3: MotoS3, bucket: str, lineage: str) -> dict:
     """A base backup during which 2 MB of WAL are written, so it begins and ends in
-    different 1 MB segments: once barman has called pg_backup_start, the store is
-    frozen (barman cannot finish first) while the rows are inserted."""
+    different 1 MB segments: barman uploads backup.info (status STARTED) right after
+    pg_backup_start; from then the store is frozen (barman cannot finish first) while
+    the rows are inserted."""
     app.sql("CREATE TABLE filler(x int, pad text)")
-    started = ("SELECT count(*) FROM pg_stat_activity WHERE query ILIKE '%pg_backup_start%' "
-               "AND pid <> pg_backend_pid()")
+    client = s3.client()
+
+    def started() -> bool:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{lineage}/base/").get("Contents", [])
+        return any(o["Key"].endswith("/backup.info") for o in listed)
+
     with ThreadPoolExecutor(1) as pool:
         backup = pool.submit(app.back_up)
         deadline = datetime.now() + timedelta(seconds=60)
-        while app.sql(started) == "0" and not backup.done() and datetime.now() < deadline:
+        while not started() and not backup.done() and datetime.now() < deadline:
             pass
         with s3.paused():
             app.sql("INSERT INTO filler SELECT g, repeat('x', 400) FROM generate_series(1, 5000) g")
@@ -249,12 +257,13 @@ def test_a_base_backup_without_its_wal_cannot_be_restored(cnpg, moto_s3, tmp_pat
     first = cnpg.install(app.fresh().stream, CLUSTER)
     first.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
     first.archive()
-    backup = back_up_across_segments(first, moto_s3)
+    lineage = f"demo/cnpg/{CLUSTER}"
+    backup = back_up_across_segments(first, moto_s3, app.bucket, lineage)
     assert backup["begin_wal"] < backup["end_wal"], backup
     first.archive()
     cnpg.lose(first)
 
-    segments = wal_keys(moto_s3, app.bucket, f"demo/cnpg/{CLUSTER}")
+    segments = wal_keys(moto_s3, app.bucket, lineage)
     spanned = [k for s, k in segments.items() if backup["begin_wal"] < s <= backup["end_wal"]]
     assert spanned
     moto_s3.client().delete_objects(Bucket=app.bucket, Delete={"Objects": [{"Key": k} for k in spanned]})

@@ -4,8 +4,6 @@ archive from it into a new lineage."""
 
 from __future__ import annotations
 
-import pytest
-
 from realparts import restore_instance
 
 

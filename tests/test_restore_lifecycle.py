@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, PgInstance, restore_instance
 from tests.helpers import FIXTURES, by_kind, documents, run_cli
 
