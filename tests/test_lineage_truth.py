@@ -63,6 +63,7 @@ class App:
     manifests: Path = MANIFESTS
     common: Mapping[str, str] = field(default_factory=dict)
     endpoint_ca: str | None = None
+    engine: str | None = None  # the overlay's engine (None: its default, in-tree)
     steps: int = 0
 
     def fresh(self, revision: str = "") -> Render:
@@ -84,6 +85,8 @@ class App:
                       "accessKey": DUMMY_KEY_ID, "secretKey": DUMMY_SECRET}
         if self.endpoint_ca:
             credential["endpointCA"] = self.endpoint_ca
+        if self.engine:
+            entry = {"engine": self.engine, **entry}
         path = self.tmp / f"overlay-{self.steps}.yaml"
         path.write_text(yaml.safe_dump({"credentials": {"s3": credential}, "cnpg": {"main": entry}}))
         return render(path, manifests=self.manifests)
@@ -288,8 +291,9 @@ def test_point_in_time_targets(cnpg, moto_s3, tmp_path):
     """One base backup, then row 2 committed before a target time and row 3 after it.
     Before the backup ended: CNPG finds no backup to start from. After the last archived
     WAL: PostgreSQL stops ("recovery ended before configured recovery target was
-    reached"). In between: row 2 is there, row 3 is not."""
-    app = new_app(tmp_path, moto_s3)
+    reached"). In between: row 2 is there, row 3 is not. With the barman-cloud plugin
+    (ObjectStores, plugin parameters), so the plugin's calls meet the real tools too."""
+    app = new_app(tmp_path, moto_s3, engine="plugin")
     first = cnpg.install(app.fresh().stream, CLUSTER)
     first.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
     first.archive()
@@ -312,6 +316,8 @@ def test_point_in_time_targets(cnpg, moto_s3, tmp_path):
     between = pitr(utc(inside))
     assert between.promoted, between
     assert between.instance.rows() == [1, 2]
+    assert between.instance.plan.engine == "plugin"
+    between.instance.archive()
 
 
 # --------------------------------------------------------------------------- (f) a self-signed endpoint
