@@ -11,8 +11,10 @@ restore commands run as the server's OS user, so when the tests run as root the
 server and every barman tool that touches a data directory run as the
 unprivileged system user ``cnpgtest`` (created on first use) via ``runuser``.
 
-Nothing here is pytest-specific except the fixtures at the bottom, so a later
-restore-lifecycle test can drive the same classes directly.
+Every barman-cloud call (archive_command, restore_command, backups, checks, lists)
+is an ``Invocation`` built by tests/cnpg_player.py, run with exactly the environment
+and files it names; tests/cnpg_cluster.py plays whole rendered Clusters with them.
+Nothing here is pytest-specific except the fixtures at the bottom.
 """
 
 from __future__ import annotations
