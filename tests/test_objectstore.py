@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from realparts import Barman, MotoS3, free_port, run
-from testca import issue
+from tlsca import make_server_tls
 
 from renderer import walfile
 from renderer.objectstore import (
@@ -372,9 +372,9 @@ def test_the_wal_listing_is_capped(moto_s3, small_store):
 
 
 @pytest.fixture(scope="module")
-def tls_s3(tmp_path_factory):
+def private_https_s3(tmp_path_factory):
     """moto serving HTTPS with a certificate signed by a CA made for this test."""
-    s3 = MotoS3(tls=issue(tmp_path_factory.mktemp("tls"))).start()
+    s3 = MotoS3(tls=make_server_tls(tmp_path_factory.mktemp("tls"))).start()
     try:
         s3.make_bucket("private")
         s3.client().put_object(Bucket="private", Key="pg/app/wals/00000002.history", Body=b"1\t0/900000\tx\n")
@@ -383,39 +383,38 @@ def tls_s3(tmp_path_factory):
         s3.stop()
 
 
-def test_tls_with_the_ca_bundle(tls_s3):
-    access = S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(tls_s3.tls.ca),
+def test_tls_with_the_ca_bundle(private_https_s3):
+    access = S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(private_https_s3.tls.ca_file),
                       ca_source="endpointCA Secret minio-ca, key ca.crt")
     assert inspect("s3://private/pg", access).lineages["app"].histories == {2: (HistoryEntry(1, 0x900000, "x"),)}
 
 
 @pytest.mark.parametrize("which,source", [(None, "the default trust store"), ("other", "endpointCA Secret other")])
-def test_tls_fails_closed_without_the_right_ca(tls_s3, tmp_path, which, source):
-    ca = str(issue(tmp_path, "other").ca) if which else None
-    access = S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=ca,
+def test_tls_fails_closed_without_the_right_ca(private_https_s3, tmp_path, which, source):
+    ca = str(make_server_tls(tmp_path).ca_file) if which else None
+    access = S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=ca,
                       ca_source="endpointCA Secret other" if ca else None)
     with pytest.raises(ObjectStoreError) as exc:
         inspect("s3://private/pg", access)
-    assert str(exc.value) == (f"cannot inspect s3://private/pg: TLS verification failed for {tls_s3.endpoint_url} "
+    assert str(exc.value) == (f"cannot inspect s3://private/pg: TLS verification failed for {private_https_s3.endpoint_url} "
                               f"(CA from {source})")
     _assert_clean(exc.value, "s3://private/pg")
 
 
-def test_a_ca_bundle_that_is_no_ca_is_refused_before_any_request(tls_s3, tmp_path):
-    for path, why in ((tmp_path / "missing.pem", "cannot be read"), (tls_s3.tls.key, "holds no PEM certificate")):
+def test_a_ca_bundle_that_is_no_ca_is_refused_before_any_request(private_https_s3, tmp_path):
+    for path, why in ((tmp_path / "missing.pem", "cannot be read"), (private_https_s3.tls.key_file, "holds no PEM certificate")):
         with pytest.raises(ObjectStoreError) as exc:
-            inspect("s3://private/pg", S3Access(tls_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
+            inspect("s3://private/pg", S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
         assert str(exc.value) == f"cannot inspect s3://private/pg: the CA bundle {path} {why}"
 
 
-@pytest.mark.slow
 def test_barman_trusts_the_same_ca_through_aws_ca_bundle(realparts, tls_s3):
     """CNPG hands barman-cloud its endpointCA as AWS_CA_BUNDLE: the same CA lets the real
     tool reach this endpoint, and without it the tool fails too."""
-    barman = Barman(tls_s3)
+    barman = Barman(private_https_s3)
     assert barman.check_wal_archive("s3://private/pg/", "fresh")[0] == 0
-    env = {"PATH": os.environ["PATH"], **{k: v for k, v in tls_s3.env().items() if k != "AWS_CA_BUNDLE"}}
-    cmd = [barman.tool("barman-cloud-check-wal-archive"), "--endpoint-url", tls_s3.endpoint_url, "s3://private/pg/",
+    env = {"PATH": os.environ["PATH"], **{k: v for k, v in private_https_s3.env().items() if k != "AWS_CA_BUNDLE"}}
+    cmd = [barman.tool("barman-cloud-check-wal-archive"), "--endpoint-url", private_https_s3.endpoint_url, "s3://private/pg/",
            "fresh"]
     assert run(cmd, env=env, check=False).returncode != 0
 
@@ -436,7 +435,6 @@ def used_lineage(realparts, seeded_lineage):
     return dest
 
 
-@pytest.mark.slow
 def test_inspect_reports_real_lineage(realparts, used_lineage):
     state = inspect(used_lineage, s3_access(realparts.s3))
     assert set(state.lineages) == {"app", "baseonly", "notwal"}
@@ -450,13 +448,11 @@ def test_inspect_reports_real_lineage(realparts, used_lineage):
     assert inspect(used_lineage + "nothing-here/", s3_access(realparts.s3)).lineages == {}
 
 
-@pytest.mark.slow
 def test_check_wal_archive_refuses_used_lineage(realparts, used_lineage):
     rc, out = realparts.barman.check_wal_archive(used_lineage, "app")
     assert rc != 0 and "Expected empty archive" in out
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("server", ["app", "baseonly", "notwal", "app-r1"])
 def test_has_wal_agrees_with_real_check(realparts, used_lineage, server):
     """Our has_wal is exactly barman-cloud-check-wal-archive's verdict."""
@@ -484,7 +480,6 @@ def _first_segment(realparts, seeded_lineage, directory: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
 def test_barman_compressions_are_read(realparts, seeded_lineage, tmp_path):
     """barman-cloud-wal-archive with each compression it offers, on a real segment and a
     real history file: inspection reads the system id and the history back from each."""
@@ -509,7 +504,6 @@ def test_barman_compressions_are_read(realparts, seeded_lineage, tmp_path):
         assert [s.name for s in lineage.wal] == [segment.name]
 
 
-@pytest.mark.slow
 def test_has_wal_counts_a_lone_history_file_as_barman_does(realparts, tmp_path):
     history = tmp_path / "00000002.history"
     history.write_bytes((FIXTURES / "timeline2" / "00000002.history").read_bytes())
@@ -523,7 +517,6 @@ def test_has_wal_counts_a_lone_history_file_as_barman_does(realparts, tmp_path):
 PLACED = "s3://lineages/placed/"
 
 
-@pytest.mark.slow
 def test_segments_are_where_barman_cloud_wal_restore_finds_them(realparts, seeded_lineage, tmp_path):
     """For each way a segment can sit in wals/, what barman-cloud-wal-restore hands back
     for PostgreSQL's request agrees with ``LineageState.wal``: found or not, and which

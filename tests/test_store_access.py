@@ -10,7 +10,7 @@ import json
 
 import pytest
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, MotoS3
-from testca import issue
+from tlsca import make_server_tls
 
 from tests.helpers import by_kind, documents, run_cli
 from tests.test_cli import INPUT, assert_failed_cleanly, write
@@ -20,7 +20,7 @@ CA_SECRET = "minio-ca"
 
 @pytest.fixture(scope="module")
 def https_s3(tmp_path_factory):
-    s3 = MotoS3(tls=issue(tmp_path_factory.mktemp("tls"), "access")).start()
+    s3 = MotoS3(tls=make_server_tls(tmp_path_factory.mktemp("tls"))).start()
     try:
         s3.make_bucket("private")
         yield s3
@@ -36,11 +36,11 @@ def overlay(tmp_path, s3: MotoS3, ca: str | None) -> str:
 
 
 def inline_pem(s3: MotoS3) -> str:
-    return json.dumps(s3.tls.ca.read_text())  # a JSON string is a YAML string
+    return json.dumps(s3.tls.ca_pem)  # a JSON string is a YAML string
 
 
 def ca_secret(s3: MotoS3) -> bytes:
-    data = base64.b64encode(s3.tls.ca.read_bytes()).decode()
+    data = base64.b64encode(s3.tls.ca_pem.encode()).decode()
     return (f"---\napiVersion: v1\nkind: Secret\nmetadata: {{name: {CA_SECRET}, namespace: demo}}\n"
             f"data: {{ca.crt: {data}}}\n").encode()
 
@@ -69,14 +69,14 @@ def test_a_secret_only_the_cluster_holds_fails_closed_and_names_the_ways_to_give
 
 def test_ca_bundle_gives_the_ca_only_the_cluster_holds(tmp_path, https_s3):
     path = overlay(tmp_path, https_s3, f"{{name: {CA_SECRET}}}")
-    result = run_cli("render", "--check-store", "--ca-bundle", str(https_s3.tls.ca), "-f", path, stdin=INPUT)
+    result = run_cli("render", "--check-store", "--ca-bundle", str(https_s3.tls.ca_file), "-f", path, stdin=INPUT)
     assert written(result) == "demo-cnpg-main"
 
 
 def test_live_kubectl_reads_the_ca_secret(tmp_path, https_s3):
     bindir = tmp_path / "bin"
     bindir.mkdir()
-    encoded = base64.b64encode(https_s3.tls.ca.read_bytes()).decode()
+    encoded = base64.b64encode(https_s3.tls.ca_pem.encode()).decode()
     (bindir / "kubectl").write_text(
         "#!/bin/sh\ncase \"$*\" in\n"
         f"  *'get secret {CA_SECRET} -o jsonpath={{.data.ca\\.crt}} -n demo'*) printf '%s' '{encoded}' ;;\n"
@@ -98,15 +98,15 @@ def test_without_the_ca_tls_fails_closed_naming_the_trust_used(tmp_path, https_s
 
 
 def test_a_wrong_ca_fails_closed_naming_where_it_came_from(tmp_path, https_s3):
-    other = issue(tmp_path, "other")
-    path = overlay(tmp_path, https_s3, json.dumps(other.ca.read_text()))
+    other = make_server_tls(tmp_path)
+    path = overlay(tmp_path, https_s3, json.dumps(other.ca_pem))
     assert_failed_cleanly(run_cli("render", "--check-store", "-f", path, stdin=INPUT),
                           "TLS verification failed", "the overlay's inline endpointCA")
 
 
 def test_ca_bundle_needs_check_store(tmp_path, https_s3):
     path = overlay(tmp_path, https_s3, None)
-    assert_failed_cleanly(run_cli("render", "--ca-bundle", str(https_s3.tls.ca), "-f", path, stdin=INPUT),
+    assert_failed_cleanly(run_cli("render", "--ca-bundle", str(https_s3.tls.ca_file), "-f", path, stdin=INPUT),
                           "--ca-bundle: is the CA for --check-store")
 
 

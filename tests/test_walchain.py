@@ -289,7 +289,6 @@ def test_wal_span():
 # --------------------------------------------------------------------------- PostgreSQL agrees
 
 
-@pytest.mark.slow
 def test_names_and_lsns_agree_with_postgres(realparts):
     """pg_walfile_name_offset and pg_lsn on the real server. PostgreSQL's function counts
     a boundary byte to the previous segment (XLByteToPrevSeg), hence ``lsn - 1``."""

@@ -17,8 +17,6 @@ from renderer.objectstore import LineageState, inspect, split_s3_path
 from renderer.walchain import coverage, parse_history, parse_segment_name, segment_name, segment_of, wal_span
 from tests.helpers import s3_access
 
-pytestmark = pytest.mark.slow
-
 CHAIN = "s3://lineages/chain/"
 
 
