@@ -289,6 +289,16 @@ class Barman:
         return ClusterPlan(server_name, "in-tree", side, side, None, True,
                            {HARNESS_SECRET: {k: v.encode() for k, v in keys.items()}})
 
+    def tool(self, name: str) -> str:
+        return str(BARMAN_BIN / name)
+
+    def run(self, tool: str, *args: str, user: bool = False, check: bool = True,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Any barman-cloud tool with arguments of the test's choosing (a compression flag,
+        a spool directory), aimed at this S3 with its keys and CA, and nothing else."""
+        call = Invocation(tool, ("--endpoint-url", self.s3.endpoint_url, *args), self.s3.env())
+        return run_barman(call, user=user, check=check, cwd=cwd)
+
     def backup(self, pg: PgInstance, destination: str, server_name: str) -> dict:
         """Take a base backup of a running instance into a lineage."""
         return pg.take_backup(self.plan(destination, server_name))

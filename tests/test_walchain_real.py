@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from realparts import HarnessError, PgInstance, restore_instance
+from realparts import PgInstance, restore_instance
 
 from renderer.objectstore import LineageState, inspect, split_s3_path
 from renderer.walchain import coverage, parse_history, parse_segment_name, segment_name, segment_of, wal_span
@@ -112,7 +112,7 @@ def test_real_lineage_is_complete_and_reaches_the_newest_segment(realparts, seed
     assert wal_span(lineage).first.name == min(name[:24] for name in modified if not name.endswith(".history"))
 
 
-def test_missing_begin_wal_is_incomplete_and_the_real_restore_fails(realparts, seeded_lineage, monkeypatch):
+def test_missing_begin_wal_is_incomplete_and_the_real_restore_fails(realparts, seeded_lineage, full, monkeypatch):
     backup_wal = inspected(realparts, "full").completed[0].begin_wal
     copy_lineage(realparts, seeded_lineage, "nobegin", drop=(backup_wal,))
     lineage = inspected(realparts, "nobegin")
@@ -124,9 +124,8 @@ def test_missing_begin_wal_is_incomplete_and_the_real_restore_fails(realparts, s
     monkeypatch.setattr(PgInstance, "new_dir",
                         classmethod(lambda cls, *a, **k: created.append(new_dir(cls, *a, **k)) or created[-1]))
     try:
-        with pytest.raises(HarnessError):
-            restore_instance(realparts.barman, CHAIN, "nobegin")
-        assert "could not locate required checkpoint record" in created[0].log_tail()
+        failure = restore_instance(realparts.barman, CHAIN, "nobegin").wait_recovery()
+        assert failure is not None and "could not locate required checkpoint record" in created[0].log_tail()
     finally:
         for instance in created:
             instance.destroy()
