@@ -20,7 +20,7 @@ so one clock orders every lineage."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from renderer import walchain
@@ -32,6 +32,9 @@ from renderer.records import record
 # Why no backup qualifies, as CNPG would say it (codes the judge turns into verdicts).
 NO_BACKUP, NO_TARGET_BACKUP, NO_SUCH_BACKUP = "recovery-source-empty", "pitr-before-first-backup", "pitr-backup-missing"
 INCOMPLETE = "recovery-source-incomplete"
+# Object stores list LastModified in whole seconds: an object archived at 10:00:00.9 is
+# listed as 10:00:00, so a target time is "after" it only from the next second on.
+CLOCK_STEP = timedelta(seconds=1)
 
 
 @record(frozen=True, eq=False)
@@ -239,7 +242,7 @@ def beyond_target(chosen: Restore, pitr: PitrTarget | None) -> str | None:
     if pitr is None or chosen.coverage is None:
         return None
     target_time = _target_time(pitr)
-    if target_time is not None and chosen.end_time is not None and target_time > chosen.end_time:
+    if target_time is not None and chosen.end_time is not None and target_time >= chosen.end_time + CLOCK_STEP:
         return (f"the recovery target time {pitr.time} is after the last WAL {chosen.member.name} can replay "
                 f"({chosen.coverage.last_segment.name}, archived {chosen.end_time.isoformat()})")
     if pitr.lsn is not None and chosen.end_lsn is not None and walchain.parse_lsn(pitr.lsn) > chosen.end_lsn:

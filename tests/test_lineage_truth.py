@@ -4,16 +4,15 @@ manifests. Each test renders overlays with the CLI, plays CNPG from the rendered
 Secret) and asserts what really happened: rows there or lost, the step that failed and
 its real message.
 
-For the render's verdicts: every step keeps its ``Render`` (``.args`` are the CLI
-arguments that made it), so one line per scenario can ask the CLI what it says of the
-same inputs, e.g. ``run_cli("plan", "--check-store", *step.args)``. Revisions are
-explicit here, chosen as ``revision: auto`` should choose them (the newest lineage
-holding a base backup, the next unused one); switching the overlays to ``auto`` must
-not change any outcome below.
+Beside each real outcome stands the render's verdict on the same inputs (`plan
+--check-store`, `render --check-store`): every refusal is shown to prevent a real
+failure or loss, and every "safe" to restore the rows.
 """
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ import yaml
 from cnpg_cluster import Cnpg, Instance, Outcome
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, ArchiveFailed, MotoS3
 
-from tests.helpers import FIXTURES, run_cli
+from tests.helpers import FIXTURES, by_kind, documents, run_cli
 
 MANIFESTS = FIXTURES / "inputs" / "cluster-main.yaml"  # Cluster demo-cnpg-main, release demo
 CLUSTER = "demo-cnpg-main"
@@ -44,12 +43,44 @@ class Render:
     args: tuple[str, ...]
     stream: bytes
 
+    @property
+    def overlay(self) -> str:
+        return self.args[1]
 
-def render(*overlays: Path, manifests: Path) -> Render:
+
+def render(*overlays: Path | str, manifests: Path, check: bool = False) -> Render:
+    """The CLI's render; with ``check`` the store check is on (and must pass)."""
     args = (*[a for o in overlays for a in ("-f", str(o))], str(manifests))
-    result = run_cli("render", *args)
+    result = run_cli("render", *(["--check-store"] if check else []), *args)
     assert result.returncode == 0, result.stderr.decode()
     return Render(args, result.stdout)
+
+
+def verdict(step: Render) -> dict:
+    """What `plan --check-store` says of the inputs that made ``step``."""
+    result = run_cli("plan", "--check-store", "-o", "json", *step.args)
+    assert result.returncode == 0, result.stderr.decode()
+    (row,) = json.loads(result.stdout)
+    return row["facts"]
+
+
+def codes(step: Render) -> list[str]:
+    return [p["code"] for p in verdict(step)["problems"]]
+
+
+def refused(step: Render) -> str:
+    """`render --check-store` refuses the inputs of ``step``: one line, nothing on stdout."""
+    result = run_cli("render", "--check-store", *step.args)
+    stderr = result.stderr.decode()
+    assert (result.returncode, result.stdout, stderr.count("\n")) == (1, b"", 1), stderr
+    return stderr
+
+
+def lineages(step: Render) -> tuple[str | None, str]:
+    """(serverName read, serverName written) of the rendered Cluster."""
+    spec = by_kind(documents(step.stream), "Cluster")[0]["spec"]
+    source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
+    return source, spec["backup"]["barmanObjectStore"]["serverName"]
 
 
 @dataclass
@@ -66,20 +97,23 @@ class App:
     engine: str | None = None  # the overlay's engine (None: its default, in-tree)
     steps: int = 0
 
-    def fresh(self, revision: str = "") -> Render:
+    def fresh(self, revision: str = "", check: bool | None = False) -> Render:
         """A fresh install writing ``revision`` (``""``: the bare serverName)."""
-        return self._render({"backups": self._side(revision=revision, enabled=True)})
+        return self._render({"backups": self._side(revision=revision, enabled=True)}, check)
 
-    def recovery(self, read: str, write: str, **pitr: str) -> Render:
-        """A restore reading revision ``read``, writing ``write``; ``pitr`` is a pitrTarget."""
-        recovery = self._side(revision=read, **({"pitrTarget": pitr} if pitr else {}))
+    def recovery(self, read: str, write: str, check: bool | None = False, recovery: Mapping[str, Any] | None = None,
+                 **pitr: str) -> Render:
+        """A restore reading revision ``read``, writing ``write``; ``pitr`` is a pitrTarget,
+        ``recovery`` more keys of the recovery side (systemID, acceptDataLoss). ``check``:
+        render with the store check on; None: write the overlay only."""
+        keys = {**(recovery or {}), **({"pitrTarget": pitr} if pitr else {})}
         return self._render({"mode": "recovery", "backups": self._side(revision=write, enabled=True),
-                             "recovery": recovery})
+                             "recovery": self._side(revision=read, **keys)}, check)
 
     def _side(self, **keys: Any) -> dict:
         return {"credentials": "s3", **self.common, **keys}
 
-    def _render(self, entry: dict) -> Render:
+    def _render(self, entry: dict, check: bool | None) -> Render:
         self.steps += 1
         credential = {"type": "s3", "url": self.s3.endpoint_url, "bucket": self.bucket,
                       "accessKey": DUMMY_KEY_ID, "secretKey": DUMMY_SECRET}
@@ -89,7 +123,9 @@ class App:
             entry = {"engine": self.engine, **entry}
         path = self.tmp / f"overlay-{self.steps}.yaml"
         path.write_text(yaml.safe_dump({"credentials": {"s3": credential}, "cnpg": {"main": entry}}))
-        return render(path, manifests=self.manifests)
+        if check is None:  # only the overlay: the test asks the CLI itself
+            return Render(("-f", str(path), str(self.manifests)), b"")
+        return render(path, manifests=self.manifests, check=check)
 
 
 def new_bucket(s3: MotoS3) -> str:
@@ -145,24 +181,48 @@ def restored(cnpg: Cnpg, step: Render, name: str = CLUSTER) -> Instance:
 # --------------------------------------------------------------------------- (a) a chain of restores
 
 
-def test_a_chain_of_three_restores_keeps_every_row(cnpg, moto_s3, tmp_path):
-    """Install, then restore three times, each from the lineage the previous one wrote
-    (revision N-1 read, N written; ``auto`` must pick the same): every restore has every
-    row ever committed and archived, and archives into a lineage barman accepts."""
+def test_a_chain_of_restores_with_bump_then_auto_keeps_every_row(cnpg, moto_s3, tmp_path):
+    """Install; restore #1 with `bump --check-store` (the overlay the lost Cluster ran
+    with, edited in place); restores #2 and #3 with `revision: auto` under the store
+    check. Every verdict is "safe" and every restore has every row ever archived, and
+    archives into a lineage barman's own empty-archive check accepts. The refusals of
+    a reused or empty lineage are shown to match barman's own answer."""
     app = new_app(tmp_path, moto_s3)
-    first = install(cnpg, app.fresh())
-    expected = first.rows()
+    fresh = app.fresh(check=True)
+    first = install(cnpg, fresh)
+    expected, system = first.rows(), str(first.system_identifier())
     cnpg.lose(first)
-    for n in (1, 2, 3):
-        step = app.recovery(read=str(n - 1) if n > 1 else "", write=str(n))
+    assert codes(fresh) == ["fresh-install-beside-data"]  # re-deploying it unchanged would start empty
+
+    bumped = run_cli("bump", "main", "-f", fresh.overlay, "--check-store", str(app.manifests))
+    assert bumped.returncode == 0, bumped.stderr.decode()
+    assert bumped.stdout.decode().endswith('reads revision "" and writes revision "1"\n')
+    step = render(fresh.overlay, manifests=app.manifests, check=True)
+    assert lineages(step) == (CLUSTER, f"{CLUSTER}-r1") and verdict(step)["verdict"] == "safe"
+    instance = restored(cnpg, step)
+    assert instance.rows() == expected
+    expected += write_rows(instance, 3)
+    cnpg.lose(instance)
+
+    for n in (2, 3):
+        step = app.recovery(read="auto", write="auto", check=True)
+        assert lineages(step) == (f"{CLUSTER}-r{n - 1}", f"{CLUSTER}-r{n}")
+        facts = verdict(step)
+        assert (facts["verdict"], facts["systemID"]) == ("safe", system)  # a restore keeps the database's identity
         instance = restored(cnpg, step)
         assert instance.rows() == expected
-        if n < 3:
-            expected += write_rows(instance, 2 * n + 1)
-            cnpg.lose(instance)
-        else:
-            instance.archive()  # the last one archives into its own new lineage too
-    assert expected == [1, 2, 3, 4, 5, 6]
+        expected += write_rows(instance, 2 * n + 1)
+        cnpg.lose(instance)
+    assert expected == [1, 2, 3, 4, 5, 6, 7, 8]
+
+    dest = f"s3://{app.bucket}/demo/cnpg"
+    reuse = app.recovery(read="2", write="1")  # writing a lineage that holds WAL
+    assert "'Expected empty archive'" in refused(reuse)
+    rc, out = cnpg.parts.barman.check_wal_archive(dest, lineages(reuse)[1])
+    assert rc != 0 and "Expected empty archive" in out
+    empty = app.recovery(read="7", write="8")  # reading a lineage that was never written
+    assert "does not exist: the new Cluster would wait" in refused(empty)
+    assert cnpg.parts.barman.backup_list(dest, f"{CLUSTER}-r7") == []
 
 
 # --------------------------------------------------------------------------- (b) two apps, one lineage base
@@ -170,28 +230,42 @@ def test_a_chain_of_three_restores_keeps_every_row(cnpg, moto_s3, tmp_path):
 
 def test_two_apps_sharing_path_and_server_name_restore_each_others_data(cnpg, moto_s3, tmp_path):
     """App A and app B both set ``serverName: main`` on one destinationPath. A writes
-    ``main``; B, installed later, writes the next unused revision ``main-r1`` (what
-    ``auto`` gives it). A is lost; its restore reads the newest lineage holding a base
-    backup, ``main-r1`` (``auto``'s pick): A comes up with B's rows and B's system
-    identifier. A's own data is gone."""
+    ``main``. B's fresh install is refused by the store check (it would start beside A's
+    backups); forced through, B writes ``main-r1``. A is lost; restoring it from
+    ``main-r1`` comes up with B's rows and B's system identifier — the render refuses
+    that pick (two databases in the series; with A's systemID pinned, another database's
+    lineage) and `auto` with the pin reads A's own lineage, which restores A's rows."""
     bucket = new_bucket(moto_s3)
     common = {"serverName": "main", "destinationPath": f"s3://{bucket}/shared"}
     app_a = new_app(tmp_path, moto_s3, "a", bucket, common=common)
     app_b = new_app(tmp_path, moto_s3, "b", bucket, common=common, manifests=other_release(tmp_path, "shop"))
 
-    a = install(cnpg, app_a.fresh())
+    a = install(cnpg, app_a.fresh(check=True))
     a_system = a.system_identifier()
-    b = cnpg.install(app_b.fresh(revision="1").stream, "shop-cnpg-main")
+    b_fresh = app_b.fresh(revision="1")
+    assert codes(b_fresh) == ["fresh-install-beside-data"]
+    b = cnpg.install(b_fresh.stream, "shop-cnpg-main")
     b.sql("CREATE TABLE t(x int)")
     write_rows(b, 101)
     b_system = b.system_identifier()
     cnpg.lose(a)
 
-    instance = restored(cnpg, app_a.recovery(read="1", write="2"))
-    assert instance.rows() == [101, 102]
+    wrong = app_a.recovery(read="1", write="2")
+    assert codes(wrong) == ["systems-mixed"]
+    assert "recovery.systemID" in refused(wrong)
+    pinned_wrong = app_a.recovery(read="1", write="2", recovery={"systemID": a_system})
+    assert f"holds PostgreSQL system {b_system}, not system {a_system}" in refused(pinned_wrong)
+    instance = restored(cnpg, wrong)
+    assert instance.rows() == [101, 102]  # what the refusal prevents
     assert instance.system_identifier() == b_system != a_system
-    listed = {s: cnpg.parts.barman.backup_list(common["destinationPath"], s)[0]["systemid"] for s in ("main", "main-r1")}
+    barman = cnpg.parts.barman
+    listed = {s: barman.backup_list(common["destinationPath"], s)[0]["systemid"] for s in ("main", "main-r1")}
     assert listed == {"main": a_system, "main-r1": b_system}
+    cnpg.lose(instance)
+
+    right = app_a.recovery(read="auto", write="auto", recovery={"systemID": a_system}, check=True)
+    assert lineages(right) == ("main", "main-r2") and verdict(right)["verdict"] == "safe"
+    assert restored(cnpg, right).rows() == [1, 2]
 
 
 # --------------------------------------------------------------------------- (c) WAL without a base backup
@@ -199,26 +273,39 @@ def test_two_apps_sharing_path_and_server_name_restore_each_others_data(cnpg, mo
 
 def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp_path):
     """Restore #1 writes ``-r1`` and archives rows 3 and 4, but is lost before its first
-    base backup. Restore #2 can read ``-r1`` (CNPG: "no target backup found") or the
-    newest lineage holding a base backup (``auto``'s pick), the first one: that restore
-    comes up without rows 3 and 4, which only ``-r1``'s WAL holds. (Writing ``-r1`` again
-    is stopped by CNPG's check before anything is restored.)"""
+    base backup. Restore #2 cannot read ``-r1`` (CNPG: "no target backup found"), and
+    from the lineage before it comes up without rows 3 and 4. The render refuses both
+    (and `auto`), naming ``-r1`` and since when; accepting the loss renders, and the real
+    restore shows exactly that loss."""
     app = new_app(tmp_path, moto_s3)
     first = install(cnpg, app.fresh())
     cnpg.lose(first)
-    second = restored(cnpg, app.recovery(read="", write="1"))
+    second = restored(cnpg, app.recovery(read="", write="1", check=True))
     second.insert(3, 4)
     second.archive()
     cnpg.lose(second)
 
-    newest = cnpg.restore(app.recovery(read="1", write="2").stream, CLUSTER)
+    message = refused(app.recovery(read="auto", write="auto", check=None))
+    assert f"{CLUSTER}-r1 (no base backup yet) holds WAL archived from" in message
+    assert f"Wait for the first base backup in {CLUSTER}-r1" in message
+    newest_step = app.recovery(read="1", write="2")
+    assert codes(newest_step) == ["recovery-source-empty"]
+    newest = cnpg.restore(newest_step.stream, CLUSTER)
     assert (newest.step, newest.error) == ("choose-backup", "no target backup found")
-    reused = cnpg.restore(app.recovery(read="", write="1").stream, CLUSTER)  # write where WAL is
+    reused_step = app.recovery(read="", write="1")  # write where WAL is
+    assert codes(reused_step) == ["newer-history", "expected-empty-archive"]
+    reused = cnpg.restore(reused_step.stream, CLUSTER)
     assert reused.step == "check-wal-archive" and "Expected empty archive" in reused.error, reused
-    older = restored(cnpg, app.recovery(read="", write="2"))
-    assert older.rows() == [1, 2]
-    r1 = cnpg.parts.barman.check_wal_archive(f"s3://{app.bucket}/demo/cnpg", f"{CLUSTER}-r1")
-    assert r1[0] != 0 and "Expected empty archive" in r1[1]  # rows 3 and 4 are there, as WAL only
+    older_step = app.recovery(read="", write="2")
+    assert codes(older_step) == ["newer-history"]
+    older = restored(cnpg, older_step)
+    assert older.rows() == [1, 2]  # rows 3 and 4 are lost: what the refusal prevents
+    cnpg.lose(older)
+
+    accepted = app.recovery(read="auto", write="auto", recovery={"acceptDataLoss": True}, check=True)
+    assert lineages(accepted) == (CLUSTER, f"{CLUSTER}-r2")
+    assert "these writes are lost" in run_cli("render", "--check-store", *accepted.args).stderr.decode()
+    assert restored(cnpg, accepted).rows() == [1, 2]
 
 
 # --------------------------------------------------------------------------- (d) a base backup without its WAL
@@ -271,10 +358,14 @@ def test_a_base_backup_without_its_wal_cannot_be_restored(cnpg, moto_s3, tmp_pat
     assert spanned
     moto_s3.client().delete_objects(Bucket=app.bucket, Delete={"Objects": [{"Key": k} for k in spanned]})
     step = app.recovery(read="", write="1")
+    facts = verdict(step)
+    assert [p["code"] for p in facts["problems"]] == ["recovery-source-incomplete"]
+    assert f"{Path(spanned[0]).name[:24]} is missing" in facts["problems"][0]["what"]
     outcome = cnpg.restore(step.stream, CLUSTER)
     assert outcome.step == "postgres" and "WAL ends before end of online backup" in outcome.error, outcome
 
     moto_s3.client().delete_object(Bucket=app.bucket, Key=segments[backup["begin_wal"]])
+    assert codes(step) == ["recovery-source-incomplete"]
     outcome = cnpg.restore(step.stream, CLUSTER)
     assert outcome.step == "first-wal", outcome
     assert outcome.error.startswith("encountered an error while checking the presence of first needed WAL")
@@ -302,18 +393,21 @@ def test_point_in_time_targets(cnpg, moto_s3, tmp_path):
     inside = first.sql("SELECT clock_timestamp()")  # after row 2's commit, before row 3's
     first.insert(3)
     first.archive()
+    time.sleep(1.1)  # the store's clock has whole seconds: "after" is after the last WAL by one
     after = first.sql("SELECT clock_timestamp()")
     cnpg.lose(first)
 
-    def pitr(when: datetime) -> Outcome:
-        return cnpg.restore(app.recovery(read="", write="1", time=when.isoformat()).stream, CLUSTER)
+    def pitr(when: datetime, code: str) -> Outcome:
+        step = app.recovery(read="", write="1", time=when.isoformat())
+        assert verdict(step)["verdict"] == code
+        return cnpg.restore(step.stream, CLUSTER)
 
-    before = pitr(utc(backup["end_time_iso"]) - timedelta(milliseconds=1))
+    before = pitr(utc(backup["end_time_iso"]) - timedelta(milliseconds=1), "pitr-before-first-backup")
     assert (before.step, before.error) == ("choose-backup", "no target backup found")
-    late = pitr(utc(after))
+    late = pitr(utc(after), "pitr-after-last-wal")
     assert late.step == "postgres", late
     assert "recovery ended before configured recovery target was reached" in late.error
-    between = pitr(utc(inside))
+    between = pitr(utc(inside), "safe")
     assert between.promoted, between
     assert between.instance.rows() == [1, 2]
     assert between.instance.plan.engine == "plugin"
@@ -329,11 +423,13 @@ def test_self_signed_endpoint_works_with_the_rendered_ca_only(cnpg, tls_s3, tmp_
     check, archive, backup, and a restore reading it. Without it, CNPG's first call
     fails the TLS handshake and nothing is archived."""
     app = new_app(tmp_path, tls_s3, endpoint_ca=tls_s3.tls.ca_pem)
-    first = install(cnpg, app.fresh())
+    first = install(cnpg, app.fresh(check=True))
     cnpg.lose(first)
-    assert restored(cnpg, app.recovery(read="", write="1")).rows() == [1, 2]
+    assert restored(cnpg, app.recovery(read="", write="1", check=True)).rows() == [1, 2]
 
     app.endpoint_ca = None
-    untrusted = cnpg.install(app.fresh(revision="9").stream, CLUSTER)
+    unchecked = app.fresh(revision="9")
+    assert f"TLS verification failed for {tls_s3.endpoint_url}" in refused(unchecked)  # the check fails closed
+    untrusted = cnpg.install(unchecked.stream, CLUSTER)
     with pytest.raises(ArchiveFailed, match="CERTIFICATE_VERIFY_FAILED"):
         untrusted.archive()

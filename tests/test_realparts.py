@@ -1,4 +1,4 @@
-"""Self-test of the real-parts harness's restore path, which the restore-lifecycle
+"""Self-test of the real-parts harness's restore path, which the lineage-truth
 test builds on: restore a base backup plus archived WAL into a new instance, then
 archive from it into a new lineage."""
 
