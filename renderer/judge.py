@@ -27,7 +27,7 @@ from dataclasses import field
 from renderer import history
 from renderer.errors import Notice, RenderError
 from renderer.facts import Facts
-from renderer.lineage import Plan, Side, norm
+from renderer.lineage import Plan, Side, folder, norm
 from renderer.live import LiveCluster
 from renderer.records import record
 
@@ -292,7 +292,7 @@ def _running(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, write: his
 
 
 def _moved(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, side: Side, where) -> None:
-    live_folder = f"{norm(live.backup_destination_path)}/{live.backup_server_name}" \
+    live_folder = folder(live.backup_destination_path, live.backup_server_name) \
         if live.backup_destination_path else f"<ObjectStore {live.barman_object_name}>/{live.backup_server_name}"
     same_path = live.backup_destination_path is None or norm(live.backup_destination_path) == norm(side.destination_path)
     if same_path and live.backup_server_name == side.server_name:

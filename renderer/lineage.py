@@ -63,6 +63,11 @@ def norm(destination_path: str) -> str:
     return destination_path.rstrip("/")
 
 
+def folder(destination_path: str, server_name: str) -> str:
+    """`<destinationPath>/<serverName>`: where barman-cloud keeps one lineage."""
+    return f"{norm(destination_path)}/{server_name}"
+
+
 @record(frozen=True)
 class Side:
     """One end of a lineage: where barman writes or reads, and with which credential.
@@ -82,7 +87,7 @@ class Side:
 
     @property
     def folder(self) -> str:
-        return f"{norm(self.destination_path)}/{self.server_name}"
+        return folder(self.destination_path, self.server_name)
 
     @property
     def series(self) -> tuple[str, str]:

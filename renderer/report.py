@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from renderer import stream
+from renderer.lineage import folder
 from renderer.render import Rendered
 
 MASK = "'****'"
@@ -181,7 +182,7 @@ def _release(release: dict | None) -> str:
 
 
 def _folder(side: dict | None) -> str:
-    return "-" if side is None else f"{side['destinationPath'].rstrip('/')}/{side['serverName']}"
+    return "-" if side is None else folder(side["destinationPath"], side["serverName"])
 
 
 def _rev(revision: str | None) -> str:

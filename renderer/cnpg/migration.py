@@ -19,7 +19,7 @@ import copy
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
 from renderer.errors import Notice
-from renderer.lineage import Inherited, Side
+from renderer.lineage import Inherited, Side, folder
 from renderer.overlay.model import Backups
 
 MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
@@ -80,7 +80,7 @@ def notice(cluster: dict, backups: Backups, side: Side, where: str) -> Notice:
     if not (backups.enabled and backups.server_name):
         origin = "the chart's" if store.get("serverName") else "the in-tree default, the Cluster name"
         kept.append(f"serverName {before.server_name} ({origin})")
-    old_folder = f"{before.destination_path.rstrip('/')}/{before.server_name}"
+    old_folder = folder(before.destination_path, before.server_name)
     moved = ("; the archive continues in " + side.folder if side.folder == old_folder else
              f"; archiving moves from {old_folder} to {side.folder}, which must hold no WAL yet")
     return Notice(where, "migrated spec.backup.barmanObjectStore to the barman-cloud plugin, keeping "
