@@ -29,6 +29,11 @@ def test_in_tree_lineages():
     assert (billing.backup_destination_path, billing.backup_server_name) == ("s3://backups-prod/billing/", "billing")
 
 
+def test_the_running_database_is_read_from_status_system_id():
+    got = _by_name(parse_live(CLUSTERS))
+    assert (got["shop/orders"].system_id, got["shop/billing"].system_id) == ("7312000000000000001", None)
+
+
 def test_plugin_lineage_without_object_stores_has_no_path():
     catalog = _by_name(parse_live(CLUSTERS))["web/catalog"]
     assert catalog.archiver == "plugin" and catalog.barman_object_name == "catalog-store"
