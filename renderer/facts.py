@@ -12,7 +12,7 @@ from typing import Mapping
 
 from renderer.errors import RenderError
 from renderer.find import Found
-from renderer.lineage import norm
+from renderer.lineage import Plan, norm
 from renderer.live import LiveCluster
 from renderer.objectstore import StoreState
 from renderer.records import record
@@ -36,6 +36,23 @@ class Facts:
             raise RenderError(cluster.where, "has no namespace, so it cannot be matched with the live Clusters: "
                                              "pass --namespace")
         return next((c for c in self.live if (c.namespace, c.name) == (cluster.namespace, cluster.name)), None)
+
+    def live_named(self, namespace: str | None, name: str) -> LiveCluster | None:
+        """A running Cluster by namespace and name (another than the one rendered)."""
+        return next((c for c in self.live or () if (c.namespace, c.name) == (namespace, name)), None)
+
+    def restored_system(self, plan: Plan) -> tuple[int | None, str]:
+        """The PostgreSQL system a recovery restores, and what says so:
+        `recovery.systemID`, else the `status.systemID` of the Cluster the data was
+        written by (`recovery.from`), when the live state shows it still running."""
+        pinned = plan.entry.recovery.system_id
+        if pinned is not None:
+            return int(pinned), "recovery.systemID"
+        old = plan.previous
+        if old is None or plan.entry.recovery.from_ is None:
+            return None, ""
+        live = self.live_named(old.namespace, old.cluster)
+        return (int(live.system_id), f"the status.systemID of {old.id}") if live and live.system_id else (None, "")
 
     def store(self, destination_path: str) -> StoreState | None:
         return None if self.stores is None else self.stores.get(norm(destination_path))

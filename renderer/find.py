@@ -12,6 +12,7 @@ from renderer.errors import RenderError, document_where
 from renderer.records import record
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
+HIBERNATION = "cnpg.io/hibernation"  # CNPG's declarative hibernation: "on" stops every instance
 
 # Fields we read or write, and the type the API server would demand of them.
 _SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
@@ -35,6 +36,11 @@ class Found:
     def id(self) -> str:
         """`namespace/name` (or the name alone), as plan and the live state name it."""
         return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def hibernated(self) -> bool:
+        annotations = self.obj["metadata"].get("annotations") if isinstance(self.obj.get("metadata"), dict) else None
+        return isinstance(annotations, dict) and annotations.get(HIBERNATION) == "on"
 
     @property
     def instance_label(self) -> str | None:

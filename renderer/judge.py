@@ -106,12 +106,14 @@ def judge(plan: Plan, facts: Facts) -> Verdict:
     live = facts.live_cluster(plan.cluster)
     v = Verdict(plan.cluster.id, None if facts.live is None else live is not None)
     read, write = _series(plan.recovery, facts), _series(plan.backup, facts)
-    _report(v, plan, read, write)
+    pin = facts.restored_system(plan)
+    _report(v, plan, read, write, pin[0])
     if live is not None:
         _running(v, plan, facts, live, write)
     elif facts.stores is not None:
+        _old_cluster(v, plan, facts)
         if plan.recovery is not None and read is not None:
-            _read_side(v, plan, read)
+            _read_side(v, plan, read, pin)
         if plan.backup is not None and write is not None:
             _write_side(v, plan, write)
         _unchecked(v, plan, facts)
@@ -128,7 +130,9 @@ def _series(side: Side | None, facts: Facts) -> history.Series | None:
 
 
 def _unchecked(v: Verdict, plan: Plan, facts: Facts) -> None:
-    reasons = []
+    """What no store check could see: a side on a store not inspected, and what the
+    restore reads from the Kubernetes cluster instead (a Backup object, VolumeSnapshots)."""
+    reasons = [f"the base backup is {base}, in the Kubernetes cluster (no store shows it)" for base in plan.elsewhere]
     for side in (plan.recovery, plan.backup):
         state = facts.store(side.destination_path) if side else None
         if side is not None and (state is None or not state.checked):
@@ -138,23 +142,31 @@ def _unchecked(v: Verdict, plan: Plan, facts: Facts) -> None:
         v.code, v.detail = "not-checked", "; ".join(dict.fromkeys(reasons))
 
 
-def _anchor(plan: Plan, s: history.Series) -> int | None:
-    return history.anchor(s, plan.entry.recovery.system_id)
+def _anchor(pin: int | None, s: history.Series) -> int | None:
+    return history.anchor(s, None if pin is None else str(pin))
 
 
 # --------------------------------------------------------------------------- the read side
 
 
-def _read_side(v: Verdict, plan: Plan, s: history.Series) -> None:
+def _read_side(v: Verdict, plan: Plan, s: history.Series, pin: tuple[int | None, str]) -> None:
     r, side = plan.entry.recovery, plan.recovery
     member = s.get(side.revision)
+    if side.base_from is not None:  # the base backup is elsewhere: this lineage gives the WAL to replay
+        if member is None or not member.state.has_wal:
+            v.problems.append(Problem("recovery-source-empty",
+                                      f"recovery source {side.folder} holds no WAL to replay after {side.base_from}",
+                                      r.where("revision"), _fix_recovery(v)))
+        elif not _identity(v, plan, s, member, pin):
+            v.system_id = str(member.system) if member.system is not None else None
+        return
     if member is None or not member.has_data:
         v.problems.append(Problem("recovery-source-empty",
                                   f"recovery source {side.folder} {'holds nothing' if member else 'does not exist'}: "
                                   "the new Cluster would wait for a backup that never comes",
                                   r.where("revision"), _fix_recovery(v)))
         return
-    if _identity(v, plan, s, member):
+    if _identity(v, plan, s, member, pin):
         return
     chosen = history.restore(member, r.pitr_target)
     if not chosen.ok:
@@ -172,16 +184,31 @@ def _read_side(v: Verdict, plan: Plan, s: history.Series) -> None:
                                   f"Choose a target up to {_point_text(chosen)}, or wait until that WAL is archived"))
         return
     if not _has_target(plan):
-        _newest_history(v, plan, s, chosen)
+        _newest_history(v, plan, s, chosen, pin[0])
 
 
-def _identity(v: Verdict, plan: Plan, s: history.Series, member: history.Member) -> bool:
-    """Refuse another database's lineage; True when refused."""
+def _old_cluster(v: Verdict, plan: Plan, facts: Facts) -> None:
+    """The Cluster that wrote the data (recovery.from) still runs another system than
+    recovery.systemID names: one of the two is not the database meant."""
+    r, old = plan.entry.recovery, plan.previous
+    live = facts.live_named(old.namespace, old.cluster) if old is not None and r.from_ is not None else None
+    if live is None or not live.system_id or r.system_id is None or live.system_id == r.system_id:
+        return
+    v.problems.append(Problem("other-system", f"recovery.systemID is {r.system_id}, but {old.id} (recovery.from) "
+                              f"runs PostgreSQL system {live.system_id}", r.where("system_id"),
+                              f"Set recovery.systemID to {live.system_id}, or name the Cluster that wrote the data "
+                              "in recovery.from"))
+
+
+def _identity(v: Verdict, plan: Plan, s: history.Series, member: history.Member,
+              pin: tuple[int | None, str]) -> bool:
+    """Refuse another database's lineage; True when refused. The database is the
+    pinned one (recovery.systemID, or the old Cluster's when it still runs)."""
     r = plan.entry.recovery
-    pinned = int(r.system_id) if r.system_id is not None else None
+    pinned, said = pin
     if pinned is not None and member.systems and pinned not in member.systems:
         v.problems.append(Problem("other-system", f"recovery source {member.name} holds PostgreSQL system "
-                                  f"{_systems(member)}, not system {pinned} (recovery.systemID)",
+                                  f"{_systems(member)}, not system {pinned} ({said})",
                                   r.where("revision"), _fix_recovery(v)))
         return True
     if pinned is None and len(s.systems) > 1:
@@ -196,9 +223,9 @@ def _identity(v: Verdict, plan: Plan, s: history.Series, member: history.Member)
     return False
 
 
-def _newest_history(v: Verdict, plan: Plan, s: history.Series, chosen: history.Restore) -> None:
+def _newest_history(v: Verdict, plan: Plan, s: history.Series, chosen: history.Restore, pin: int | None) -> None:
     """Newer WAL of the same database that this restore cannot bring back."""
-    lost = history.losses(s, _anchor(plan, s), chosen)
+    lost = history.losses(s, _anchor(pin, s), chosen)
     if not lost:
         return
     r = plan.entry.recovery
@@ -207,7 +234,7 @@ def _newest_history(v: Verdict, plan: Plan, s: history.Series, chosen: history.R
     if r.accept_data_loss:
         v.warnings.append(f"{what}; restoring anyway (recovery.acceptDataLoss), these writes are lost")
         return
-    newer = history.newest(s, _anchor(plan, s), None)
+    newer = history.newest(s, _anchor(pin, s), None)
     if newer is not None and newer.member is not chosen.member:
         fix = f"Read the newest restorable lineage: recovery.revision \"{newer.member.revision}\" (or auto)"
     else:
@@ -312,7 +339,8 @@ def _moved(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, side: Side, 
 # --------------------------------------------------------------------------- what plan shows
 
 
-def _report(v: Verdict, plan: Plan, read: history.Series | None, write: history.Series | None) -> None:
+def _report(v: Verdict, plan: Plan, read: history.Series | None, write: history.Series | None,
+            pin: int | None) -> None:
     """The series found, each side's lineage, and the revisions that would be safe."""
     seen = set()
     for key, side, s in (("recovery", plan.recovery, read), ("backups", plan.backup, write)):
@@ -325,7 +353,7 @@ def _report(v: Verdict, plan: Plan, read: history.Series | None, write: history.
             v.lineages += [_lineage(m, s) for m in s.members]
     source = read if read is not None else (write if plan.entry.mode != "recovery" else None)
     if source is not None:
-        newest = history.newest(source, _anchor(plan, source), plan.entry.recovery.pitr_target)
+        newest = history.newest(source, _anchor(pin, source), plan.entry.recovery.pitr_target)
         v.suggested["recovery"] = newest.member.revision if newest else None
     if write is not None:
         also = (v.suggested["recovery"],) if source is not None and source.base == write.base and \

@@ -8,7 +8,11 @@ sides are decided here, from one source of truth, so they cannot drift apart:
 - `server_name` is the one serverName ↔ revision rule (`<base>` or `<base>-r<revision>`)
   and `revision_of` its inverse; `Side.folder` is the one `<path>/<serverName>`;
 - `plan` turns an overlay entry and a found Cluster into a `Plan`: both sides, with a
-  revision that may still be open (`auto`, or "recovery + 1" of an open recovery side);
+  revision that may still be open (`auto`, or "recovery + 1" of an open recovery side),
+  where the old data lives (`Previous`: another release, namespace or Cluster name, by
+  the write side's rules), and the engines that write each side. A side without an
+  object-store lineage (volume snapshots, a Backup object) is no Side: what it reads
+  is named in `Plan.elsewhere`, and every stage treats it as what no store shows;
 - `settle` fills open revisions (`renderer.resolve` decides them) and applies the
   collision rule, so every Plan that reaches the writer is concrete and checked.
 
@@ -18,10 +22,17 @@ from __future__ import annotations
 
 import dataclasses
 
-from renderer import providers
+from renderer import providers, truecharts
 from renderer.errors import Notice, RenderError
 from renderer.find import INSTANCE_LABEL, Found
-from renderer.overlay.model import AUTO_REVISION, Credential, Entry, Overlay
+from renderer.overlay.model import (
+    AUTO_REVISION,
+    SNAPSHOT_METHOD,
+    Credential,
+    Entry,
+    Overlay,
+    Recovery,
+)
 from renderer.records import record
 
 # How a side's revision was decided (plan shows it).
@@ -78,6 +89,7 @@ class Side:
     revision: str | None
     how: str  # EXPLICIT, DEFAULT, DERIVED or AUTO
     credential: Credential | None  # None: the chart's own store, carried over by a migration
+    base_from: str | None = None  # where the base backup comes from when not from this lineage (WAL only here)
 
     @property
     def server_name(self) -> str:
@@ -117,6 +129,22 @@ class Release:
 
 
 @record(frozen=True)
+class Previous:
+    """Where the data a recovery restores was written: the old release, namespace and
+    Cluster, and how each was decided (plan shows it). Without `recovery.from` it is
+    this Cluster under this release."""
+
+    release: Release | None
+    namespace: str | None
+    cluster: str
+    how: str  # "recovery.from", "TrueCharts name in release <r>", or "this Cluster"
+
+    @property
+    def id(self) -> str:
+        return f"{self.namespace}/{self.cluster}" if self.namespace else self.cluster
+
+
+@record(frozen=True)
 class Resolution:
     """How an open revision was decided, and why (plan shows it)."""
 
@@ -137,6 +165,10 @@ class Plan:
     shared_folder: bool = False  # both sides on one folder, allowed by skipEmptyWalArchiveCheck
     resolutions: tuple[Resolution, ...] = ()
     notices: tuple[Notice, ...] = ()  # what planning found worth a warning
+    previous: Previous | None = None  # recovery mode: where the restored data was written
+    writers: tuple[str, ...] = ()  # the engines that write the write side (renderer.cnpg.engine)
+    readers: tuple[str, ...] = ()  # the engines that write the read side
+    elsewhere: tuple[str, ...] = ()  # what the restore reads outside any object store (no store shows it)
 
     @property
     def is_open(self) -> bool:
@@ -152,9 +184,12 @@ def plan(entry: Entry, overlay: Overlay, cluster: Found, release_flag: str | Non
     unset write-side path and serverName, and is the write side itself when the overlay
     enables no backups. A Plan without open revisions is settled (collision-checked)."""
     release, notices = _release(entry, cluster, release_flag)
-    recovery = _recovery_side(entry, overlay, cluster, release)
-    backup = _backup_side(entry, overlay, cluster, release, inherited)
-    result = Plan(entry, cluster, release, backup, recovery, notices=tuple(notices))
+    previous = _previous(entry, cluster, release) if entry.mode == "recovery" else None
+    recovery = _recovery_side(entry, overlay, cluster, previous)
+    backup = _backup_side(entry, overlay, cluster, release, inherited, _renamed(entry, cluster, release, previous))
+    result = Plan(entry, cluster, release, backup, recovery, notices=tuple(notices), previous=previous,
+                  writers=_writers(entry, backup), readers=_readers(entry, recovery),
+                  elsewhere=_elsewhere(entry))
     return result if result.is_open else settle(result)
 
 
@@ -173,20 +208,94 @@ def _release(entry: Entry, cluster: Found, flag: str | None) -> tuple[Release | 
     return (Release(label, "label", INSTANCE_LABEL), []) if label else (None, [])
 
 
-def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None) -> Side | None:
-    if entry.mode != "recovery" or entry.recovery.method != "object_store":
-        return None
+def _previous(entry: Entry, cluster: Found, release: Release | None) -> Previous:
+    """Where the old data lives: `recovery.from`, each part defaulting to this Cluster's.
+    A named old release without a Cluster name gets the name TrueCharts gave this
+    entry there, so a TrueCharts app restores under a new release name."""
+    wanted = entry.recovery.from_
+    if wanted is None:
+        return Previous(release, cluster.namespace, cluster.name, "this Cluster")
+    where = str(wanted.where(""))
+    old_release = Release(wanted.release, "recovery.from", where) if wanted.release else release
+    namespace = wanted.namespace or cluster.namespace
+    _check_namespaced(entry, cluster, namespace)
+    if wanted.cluster:
+        return Previous(old_release, namespace, wanted.cluster, "recovery.from")
+    if not wanted.release:
+        return Previous(old_release, namespace, cluster.name, "this Cluster's name")
+    name = truecharts.cluster_in_release(cluster.name, cluster.labels, wanted.release)
+    if name is None:
+        raise RenderError(wanted.where("release"),
+                          f"names the old release, but Cluster {cluster.id} is not named as TrueCharts names it "
+                          f"(<fullname>-cnpg-<name>, with an {truecharts.CHART_LABEL} label), so its old name "
+                          "cannot be derived: set recovery.from.cluster")
+    return Previous(old_release, namespace, name, f"TrueCharts name in release {wanted.release}")
+
+
+def _check_namespaced(entry: Entry, cluster: Found, namespace: str | None) -> None:
+    """Backup objects and VolumeSnapshots are namespaced, and CNPG reads them from the
+    restored Cluster's namespace only; an object store has no namespace."""
     r = entry.recovery
+    if r.method != "object_store" and namespace != cluster.namespace:
+        raise RenderError(r.from_.where("namespace"),
+                          f"is {namespace}, but method: {r.method} reads {'the Backup object' if r.method == 'backup' else 'VolumeSnapshots'} "
+                          f"from the restored Cluster's namespace ({cluster.namespace}): copy them there, or recover "
+                          "with method: object_store")
+
+
+def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, previous: Previous | None) -> Side | None:
+    """The object-store lineage the recovery reads, by the write side's rules applied
+    to where the old data lives: its release's destinationPath, its Cluster's name."""
+    r = entry.recovery
+    if previous is None or not r.reads_store:
+        return None
     cred = overlay.credentials[r.credentials]
     revision, how = (None, AUTO) if r.revision == AUTO_REVISION else (r.revision or "", _how(r.revision))
-    return Side(_destination(r.destination_path, cred, release, cluster.where, "recovery"),
-                r.server_name or cluster.name, revision, how, cred)
+    return Side(_destination(r.destination_path, cred, previous.release, cluster.where, "recovery"),
+                r.server_name or previous.cluster, revision, how, cred, base_from=_snapshot_base(r))
+
+
+def _snapshot_base(recovery: Recovery) -> str | None:
+    snapshots = recovery.volume_snapshots
+    return f"VolumeSnapshot {snapshots.storage}" if recovery.method == SNAPSHOT_METHOD and snapshots else None
+
+
+def _elsewhere(entry: Entry) -> tuple[str, ...]:
+    """The base backup a restore reads from the Kubernetes cluster, not an object store."""
+    r = entry.recovery
+    if entry.mode != "recovery":
+        return ()
+    base = f"Backup {r.backup_name}" if r.method == "backup" else _snapshot_base(r)
+    return (base,) if base else ()
+
+
+def _writers(entry: Entry, backup: Side | None) -> tuple[str, ...]:
+    """The engines of the write side: the object-store engine when a lineage is written,
+    volume snapshots when configured."""
+    snapshots = (SNAPSHOT_METHOD,) if entry.backups.enabled and entry.backups.volume_snapshot else ()
+    return ((entry.engine,) if backup else ()) + snapshots
+
+
+def _readers(entry: Entry, recovery: Side | None) -> tuple[str, ...]:
+    """The engines of the read side: the object-store engine when a lineage is read,
+    volume snapshots for a snapshot recovery."""
+    snapshots = (SNAPSHOT_METHOD,) if entry.mode == "recovery" and entry.recovery.method == SNAPSHOT_METHOD else ()
+    return ((entry.engine,) if recovery else ()) + snapshots
+
+
+def _renamed(entry: Entry, cluster: Found, release: Release | None, previous: Previous | None) -> bool:
+    """A restore under another release or Cluster name (`recovery.from`): the new name
+    writes its own series, not the next revision of the old one."""
+    if previous is None or entry.recovery.from_ is None:
+        return False
+    name = (lambda r: r.name if r else None)
+    return (previous.cluster, name(previous.release)) != (cluster.name, name(release))
 
 
 def _backup_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None,
-                 inherited: Inherited | None) -> Side | None:
+                 inherited: Inherited | None, renamed: bool) -> Side | None:
     b = entry.backups
-    revision, how = backup_revision(entry)
+    revision, how = backup_revision(entry, renamed)
     if b.enabled:
         cred = overlay.credentials[b.credentials]
         path = b.destination_path or (inherited.destination_path if inherited else None)
@@ -201,16 +310,17 @@ def _how(revision: str | None) -> str:
     return DEFAULT if revision is None else EXPLICIT
 
 
-def backup_revision(entry: Entry) -> tuple[str | None, str]:
+def backup_revision(entry: Entry, renamed: bool = False) -> tuple[str | None, str]:
     """The write-side revision the overlay gives, and how (None: open). Unset in recovery
     mode, it is the recovery revision plus one, so a restore never writes into the
-    lineage it reads; with an `auto` recovery side it is decided with that side."""
+    lineage it reads; with an `auto` recovery side it is decided with that side. A
+    restore under a new name (`renamed`) starts the new name's own series, at ""."""
     revision = entry.backups.revision
     if revision == AUTO_REVISION:
         return None, AUTO
     if revision is not None:
         return revision, EXPLICIT
-    if entry.mode != "recovery":
+    if entry.mode != "recovery" or renamed:
         return "", DEFAULT
     if entry.recovery.revision == AUTO_REVISION:
         return None, DERIVED
@@ -261,9 +371,10 @@ def as_restore(plan: Plan) -> Plan:
     backups write to, write the next revision (what `bump --check-store` asks the store)."""
     side = plan.backup
     entry = dataclasses.replace(plan.entry, mode="recovery")
-    return dataclasses.replace(plan, entry=entry, recovery=dataclasses.replace(side, revision=None, how=AUTO),
+    recovery = dataclasses.replace(side, revision=None, how=AUTO)
+    return dataclasses.replace(plan, entry=entry, recovery=recovery,
                                backup=dataclasses.replace(side, revision=None, how=AUTO), shared_folder=False,
-                               resolutions=(), notices=())
+                               resolutions=(), notices=(), readers=(entry.engine,), elsewhere=())
 
 
 def _collision(plan: Plan) -> Plan:

@@ -98,6 +98,8 @@ def plan_rows(rendered: Rendered) -> list[dict]:
             "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.source,
                                                           "where": plan.release.where},
             "recoverySource": _side(plan.recovery),
+            "recoveryFrom": _previous(plan),
+            "restoresOutsideStores": list(plan.elsewhere),
             "backupTarget": _side(plan.backup),
             "recoveryRevision": plan.recovery.revision if plan.recovery else None,
             "backupRevision": plan.backup.revision if plan.backup else None,
@@ -133,6 +135,23 @@ def exit_code(rows: list[dict]) -> int:
     return 0 if all(f["safe"] for f in verdicts) else 3
 
 
+def _previous(plan) -> dict | None:
+    """Where a restore under a new name reads the old data (recovery.from)."""
+    old = plan.previous
+    if old is None or plan.entry.recovery.from_ is None:
+        return None
+    return {"release": old.release.name if old.release else None, "namespace": old.namespace,
+            "cluster": old.cluster, "how": old.how}
+
+
+def _reads(row: dict) -> str:
+    """READS FROM: the lineage read, and what the restore reads outside any store."""
+    parts = [*row["restoresOutsideStores"], *([_folder(row["recoverySource"])] if row["recoverySource"] else [])]
+    old = row["recoveryFrom"]
+    shown = " + ".join(parts) or "-"
+    return f"{shown} (written by {old['namespace'] + '/' if old['namespace'] else ''}{old['cluster']})" if old else shown
+
+
 def _side(side) -> dict | None:
     return None if side is None else {"destinationPath": side.destination_path, "serverName": side.server_name}
 
@@ -141,7 +160,7 @@ def plan_table(rows: list[dict]) -> str:
     header = ["CLUSTER", "MODE", "RELEASE (from)", "READS FROM (recovery)", "WRITES TO (backups)", "REVISIONS r/b",
               "SCHEDULES", "WARNINGS"]
     table = [header] + [[
-        row["cluster"], row["mode"], _release(row["release"]), _folder(row["recoverySource"]), _folder(row["backupTarget"]),
+        row["cluster"], row["mode"], _release(row["release"]), _reads(row), _folder(row["backupTarget"]),
         f"{_rev(row['recoveryRevision'])}/{_rev(row['backupRevision'])}",
         ", ".join(row["schedules"]) or "-", "; ".join(row["warnings"]) or "-",
     ] for row in rows]

@@ -78,7 +78,8 @@ def _recovery(plan: Plan, side: Side, facts: Facts | None, live: LiveCluster | N
         return revision
     state = _store(plan, section, side, facts, "is not running and the store was not read: pass --check-store")
     series = history.series(state, side.base)
-    system = history.anchor(series, plan.entry.recovery.system_id)
+    pinned = facts.restored_system(plan)[0]
+    system = history.anchor(series, None if pinned is None else str(pinned))
     chosen = history.newest(series, system, plan.entry.recovery.pitr_target)
     if chosen is None:  # judged (and refused) by the judge: the bare lineage, which holds nothing usable
         out.append(Resolution("recovery", "", "no lineage holds a usable base backup"))

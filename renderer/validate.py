@@ -591,12 +591,60 @@ def _backup_method(backup: dict) -> Iterator[tuple[str, str]]:
                                                 " (e.g. barman-cloud.cloudnative-pg.io)")
 
 
+# --- Volume snapshots and hibernation (CNPG v1.30.0 internal/webhook/v1/cluster_webhook.go,
+# backup_webhook.go at tag v1.30.0, function names cited per rule).
+
+_SNAPSHOT_SOURCES = (("snapshot.storage.k8s.io", "VolumeSnapshot"), ("", "PersistentVolumeClaim"))
+_SNAPSHOT_DEADLINE = "backup.cnpg.io/volumeSnapshotDeadline"
+
+
+def _snapshot_recovery(cluster: dict) -> Iterator[tuple[str, str]]:
+    """`validateBootstrapRecoveryDataSource`: each source is a VolumeSnapshot or a PVC
+    (`validateVolumeSnapshotSource`), and a WAL snapshot needs the Cluster's walStorage."""
+    snapshots = _mapping(cluster, "spec", "bootstrap", "recovery", "volumeSnapshots")
+    base = "spec.bootstrap.recovery.volumeSnapshots"
+    for key, ref in (("storage", snapshots.get("storage")), ("walStorage", snapshots.get("walStorage"))):
+        if isinstance(ref, dict) and (ref.get("apiGroup") or "", ref.get("kind")) not in _SNAPSHOT_SOURCES:
+            yield f"{base}.{key}", "Only VolumeSnapshots and PersistentVolumeClaims are supported"
+    if "walStorage" in snapshots and "walStorage" not in _mapping(cluster, "spec"):
+        yield f"{base}.walStorage", ("A WAL storage configuration is required when recovering using a"
+                                     " DataSource for WALs (set spec.walStorage)")
+
+
+def _snapshot_tablespaces(cluster: dict) -> Iterator[tuple[str, str]]:
+    """`validateTablespaceBackupSnapshot`: a snapshot class per tablespace the Cluster has."""
+    names = {t.get("name") for t in _sequence(cluster, "spec", "tablespaces") if isinstance(t, dict)}
+    for name in _mapping(cluster, "spec", "backup", "volumeSnapshot", "tablespaceClassName"):
+        if name not in names:
+            yield "spec.backup.volumeSnapshot.tablespaceClassName", (
+                f"specified the VolumeSnapshot backup configuration for the tablespace: {name}, but it can't be"
+                " found in the '.spec.tablespaces' stanza")
+
+
+def _hibernation(cluster: dict) -> Iterator[tuple[str, str]]:
+    """`validateHibernationAnnotation`: cnpg.io/hibernation is "on" or "off"."""
+    value = _mapping(cluster, "metadata", "annotations").get("cnpg.io/hibernation")
+    if value is not None and value not in ("on", "off"):
+        yield 'metadata.annotations["cnpg.io/hibernation"]', (
+            f"{_show(value)}: annotation value for hibernation should be \"on\" or \"off\"")
+
+
+def _snapshot_deadline(backup: dict) -> Iterator[tuple[str, str]]:
+    """Backup `validate`: the volume-snapshot retry deadline is a whole number of minutes.
+    A ScheduledBackup passes its annotations to every Backup it creates, so it is held to
+    the same rule."""
+    value = _mapping(backup, "metadata", "annotations").get(_SNAPSHOT_DEADLINE)
+    if value not in (None, "") and not (isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value)):
+        yield f'metadata.annotations["{_SNAPSHOT_DEADLINE}"]', f"{_show(value)} must be an integer"
+
+
 _RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
     ("postgresql.cnpg.io", "Cluster"): (
         _cluster_name, _bootstrap_method, _bootstrap_sources, _recovery_target, _external_clusters,
-        _backup_credentials, _cluster_retention, _wal_archiver_plugins, _cluster_cel),
-    ("postgresql.cnpg.io", "ScheduledBackup"): (_schedule, _backup_method),
-    ("postgresql.cnpg.io", "Backup"): (_backup_method,),
+        _backup_credentials, _cluster_retention, _wal_archiver_plugins, _cluster_cel,
+        _snapshot_recovery, _snapshot_tablespaces, _hibernation),
+    ("postgresql.cnpg.io", "ScheduledBackup"): (_schedule, _backup_method, _snapshot_deadline),
+    ("postgresql.cnpg.io", "Backup"): (_backup_method, _snapshot_deadline),
     ("barmancloud.cnpg.io", "ObjectStore"): (_object_store,),
 }
 

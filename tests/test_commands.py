@@ -86,6 +86,7 @@ def test_plan_json():
         "cluster": "shop/shop-cnpg-main", "mode": "recovery",
         "release": {"name": "shop", "from": "overlay", "where": f"{OVERLAY}:14: cnpg.main.release"},
         "recoverySource": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main"},
+        "recoveryFrom": None, "restoresOutsideStores": [],
         "backupTarget": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main-r1"},
         "recoveryRevision": "", "backupRevision": "1",
         "schedules": ["shop-cnpg-main-sched-backup-daily (0 0 3 * * *)"],

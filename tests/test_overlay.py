@@ -32,9 +32,18 @@ def test_truecharts_values_load_as_an_overlay():
 
 def test_defaults_follow_truecharts():
     backups = parse(CRED + "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n").cnpg["main"].backups
-    assert (backups.retention_policy, backups.jobs, backups.compression, backups.encryption) == ("30d", 2, "gzip", None)
+    assert (backups.retention_policy, backups.jobs, backups.compression, backups.encryption) == (None, 2, "gzip", None)
     [daily] = backups.scheduled_backups
-    assert (daily.name, daily.schedule, daily.backup_owner_reference, daily.immediate) == ("daily-backup", "0 0 0 * * *", "self", True)
+    assert (daily.name, daily.schedule, daily.backup_owner_reference, daily.immediate) == ("daily-backup", "0 0 0 * * *", "none", True)
+
+
+def test_only_main_gets_truecharts_retention_default():
+    """TrueCharts' values.yaml gives defaults to cnpg.main alone: other entries keep
+    every backup unless the overlay says otherwise ("" keeps every backup for main too)."""
+    text = CRED + "cnpg:\n  main: {}\n  other: {}\n  pruned: {backups: {retentionPolicy: 4w}}\n  kept: {backups: {retentionPolicy: ''}}\n"
+    loaded = parse(text).cnpg
+    assert {name: entry.retention for name, entry in loaded.items()} == \
+        {"main": "30d", "other": None, "pruned": "4w", "kept": None}
 
 
 def test_integer_revision_becomes_its_decimal_string():
@@ -80,6 +89,8 @@ def test_recovery_from_backup_needs_backup_name():
 def test_compression_accepts_truecharts_toggle():
     backups = parse("cnpg:\n  main:\n    backups: {compression: {enabled: false}, encryption: {enabled: true}}\n").cnpg["main"].backups
     assert (backups.compression, backups.encryption) == (None, "AES256")
+    enabled = parse("cnpg:\n  main:\n    backups: {compression: {enabled: true}}\n").cnpg["main"].backups
+    assert enabled.compression == "bzip2"  # what {enabled: true} means in TrueCharts' templates
 
 
 def test_empty_compression_is_refused():
@@ -129,12 +140,15 @@ def test_missing_overlay_file_is_an_error(tmp_path):
         overlay.load([str(tmp_path / "nope.yaml")])
 
 
-@pytest.mark.parametrize("key", ["user", "password", "pgVersion", "instances", "hibernate"])
+@pytest.mark.parametrize("key", ["user", "password", "pgVersion", "instances"])
 def test_truecharts_chart_settings_in_an_entry_get_a_pointed_message(key):
     assert "TrueCharts chart setting" in error_of(f"cnpg:\n  main:\n    {key}: x\n")
 
 
-@pytest.mark.parametrize("text,hint", [("cnpg:\n  main:\n    backups: {manualBackups: []}\n", "kubectl cnpg backup"),
+@pytest.mark.parametrize("text,hint", [("cnpg:\n  main:\n    hibernate: true\n", "cnpg-render reads"),
+                                       ("cnpg:\n  main:\n    cluster: {skipEmptyWalArchiveCheck: true}\n",
+                                        "skipEmptyWalArchiveCheck: true (dangerous)"),
+                                       ("credentials:\n  s3: {type: s3, customCA: x}\n", "same Secret"),
                                        ("cnpg:\n  main:\n    recovery: {clusterName: x}\n", "dead default"),
                                        ("cnpg:\n  main:\n    recovery: {endpointURL: x}\n", "credentials.<name>.url")])
 def test_truecharts_keys_we_do_not_read_are_explained(text, hint):

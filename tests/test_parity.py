@@ -48,9 +48,11 @@ def test_external_clusters_match_truecharts(ours, theirs):
     assert cluster_spec(ours)["externalClusters"] == cluster_spec(theirs)["externalClusters"]
 
 
-def test_scheduled_backup_matches_truecharts(ours, theirs):
+def test_scheduled_backup_matches_truecharts_but_keeps_its_backups(ours, theirs):
+    """One documented difference: Backups owned by no object outlive the schedule (README)."""
     [mine], [reference] = by_kind(ours, "ScheduledBackup"), by_kind(theirs, "ScheduledBackup")
-    assert mine["spec"] == reference["spec"]
+    assert (mine["spec"]["backupOwnerReference"], reference["spec"]["backupOwnerReference"]) == ("none", "self")
+    assert {**mine["spec"], "backupOwnerReference": "self"} == reference["spec"]
     assert mine["metadata"]["name"] == reference["metadata"]["name"]
     assert mine["metadata"]["namespace"] == reference["metadata"]["namespace"]
     assert reference["metadata"]["labels"].items() <= mine["metadata"]["labels"].items()

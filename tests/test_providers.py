@@ -72,7 +72,7 @@ def test_provider_rules_are_overlay_errors(body, line, path, what):
 @pytest.mark.parametrize("ca,what", [
     ("endpointCA: not a pem\n", "must be a PEM certificate"),
     ("endpointCA: {key: ca.crt}\n", "must be an inline PEM certificate or {name"),
-    ("customCA: x\n", "TrueCharts' customCA is written endpointCA here"),
+    ("customCA: x\n", "write endpointCA: with the same PEM"),
     ("customCASecretRef: {name: x, key: y}\n", "write endpointCA: {name, key}"),
 ])
 def test_endpoint_ca_forms_and_truecharts_names(ca, what):

@@ -1,4 +1,5 @@
-"""`spec.backup` and the archive settings (wal/data) of the write-side store."""
+"""The archive settings (wal/data) of the write-side store, and which spec.backup keys
+belong to the in-tree store."""
 
 from __future__ import annotations
 
@@ -29,21 +30,3 @@ def archive_store(backups: Backups, store: dict) -> dict:
         store["wal"] = wal
     store["data"] = _compression(backups, backups.jobs)
     return store
-
-
-def spec_backup(backups: Backups, store: dict) -> dict:
-    """In-tree: the whole spec.backup."""
-    spec: dict = {"barmanObjectStore": store, "retentionPolicy": backups.retention_policy}
-    if backups.target:
-        spec["target"] = backups.target
-    return spec
-
-
-def without_in_tree(existing: dict | None, target: str | None) -> dict | None:
-    """Plugin: spec.backup without the in-tree store and retention (the webhook rejects
-    a store beside an archiver plugin); what else the chart set (volumeSnapshot, target)
-    stays. None when nothing is left."""
-    spec = {k: v for k, v in (existing or {}).items() if k not in IN_TREE}
-    if target:
-        spec["target"] = target
-    return spec or None

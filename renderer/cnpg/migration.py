@@ -19,7 +19,7 @@ import copy
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
 from renderer.errors import Notice
-from renderer.lineage import Inherited, Side, folder
+from renderer.lineage import Inherited, Plan, Side, folder
 from renderer.overlay.model import Backups
 
 MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
@@ -52,8 +52,15 @@ def chart_store(cluster: dict) -> dict | None:
     return (chart_backup(cluster) or {}).get("barmanObjectStore")
 
 
-def chart_retention(cluster: dict) -> str | None:
-    return (chart_backup(cluster) or {}).get("retentionPolicy")
+def retention(plan: Plan) -> str | None:
+    """What barman prunes to (None: keep every backup): the overlay's retentionPolicy,
+    else the one the chart rendered (its own store's, or the one a migration moves),
+    else the entry's default. Pruning is never added over a chart's choice."""
+    if plan.entry.backups.retention_policy is None:
+        chart = (chart_backup(plan.cluster.obj) or {}).get("retentionPolicy")
+        if chart:
+            return chart
+    return plan.entry.retention
 
 
 def inherited(cluster: dict) -> Inherited | None:

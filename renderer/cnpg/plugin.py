@@ -12,8 +12,12 @@ otherwise reads the folder of the *restoring* Cluster, not of the source (§3.1)
 
 from __future__ import annotations
 
-from renderer.cnpg.meta import cluster_name, companion_metadata
+from renderer.cnpg import backup, migration, store
+from renderer.cnpg.edit import ClusterEdit
+from renderer.cnpg.engine import Engine
+from renderer.cnpg.meta import cluster_name, companion_metadata, set_annotations
 from renderer.errors import RenderError
+from renderer.lineage import Plan
 
 PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
 API_VERSION = "barmancloud.cnpg.io/v1"
@@ -84,3 +88,41 @@ def with_archiver(plugins: list | None, store_name: str, server_name: str, where
 def recovery_source(name: str, store_name: str, server_name: str) -> dict:
     """The externalClusters entry the recovery reads from."""
     return {"name": name, "plugin": {"name": PLUGIN_NAME, "parameters": _parameters(store_name, server_name)}}
+
+
+def _archive(plan: Plan, edit: ClusterEdit) -> None:
+    """The write side in one edit: the ObjectStore, the archiver entry, and spec.backup
+    without the in-tree store (migrating it when the chart rendered one: the webhook
+    refuses a store beside an archiver plugin)."""
+    side, target, entry = plan.backup, plan.cluster, plan.entry
+    archive = store.write_side(plan, edit)
+    if migration.chart_store(target.obj):
+        edit.notices.append(migration.notice(target.obj, entry.backups, side, target.where))
+        set_annotations(edit.cluster, {migration.MIGRATED: migration.record(target.obj)})
+    edit.before.append(object_store(archive, target.obj, "backup", target.namespace, target.where,
+                                    migration.retention(plan)))
+    edit.spec["plugins"] = with_archiver(edit.spec.get("plugins"), object_store_name(cluster_name(target.obj), "backup"),
+                                         side.server_name, target.where)
+    for key in backup.IN_TREE:
+        edit.backup_field(plan, key, None)
+    edit.scheduled_method = SCHEDULED
+
+
+def _restore(plan: Plan, edit: ClusterEdit) -> dict:
+    """The read side: its ObjectStore and the externalClusters entry naming it."""
+    side, target = plan.recovery, plan.cluster
+    name = cluster_name(target.obj)
+    edit.before.append(object_store(store.read_side(plan, edit), target.obj, "recovery", target.namespace, target.where))
+    return store.use_source(plan, edit, recovery_source(side.server_name, object_store_name(name, "recovery"),
+                                                        side.server_name))
+
+
+ENGINE = Engine(
+    name="plugin",
+    writes=("spec.plugins[barman-cloud.cloudnative-pg.io]", "spec.externalClusters[].plugin",
+            "spec.bootstrap.recovery.source"),
+    adds=("ObjectStore", "Secret"),
+    method=SCHEDULED,
+    archive=_archive,
+    restore=_restore,
+)

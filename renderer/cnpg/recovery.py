@@ -10,8 +10,9 @@ from renderer.overlay.model import Recovery
 _CARRIED = ("database", "owner", "secret")
 
 
-def bootstrap(existing: dict | None, recovery: Recovery, source: str | None) -> dict:
-    """The whole `spec.bootstrap`: exactly one method, the chart's initdb gone."""
+def bootstrap(existing: dict | None, recovery: Recovery, reads: dict) -> dict:
+    """The whole `spec.bootstrap`: exactly one method, the chart's initdb gone. `reads`
+    are the read-side engines' keys (`source`, `volumeSnapshots`)."""
     carried: dict = {}
     for method in ("initdb", "recovery", "pg_basebackup"):
         block = (existing or {}).get(method) or {}
@@ -23,11 +24,9 @@ def bootstrap(existing: dict | None, recovery: Recovery, source: str | None) -> 
         carried["owner"] = carried["database"]
     if "owner" in carried and "database" not in carried:
         carried["database"] = carried["owner"]
-    spec = dict(carried)
+    spec = {**carried, **reads}
     if recovery.method == "backup":
         spec["backup"] = {"name": recovery.backup_name}
-    else:
-        spec["source"] = source
     target = pitr.recovery_target(recovery.pitr_target)
     if target:
         spec["recoveryTarget"] = target

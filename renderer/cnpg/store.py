@@ -1,13 +1,16 @@
 """`barmanObjectStore`: the same shape for the write side (spec.backup) and the read
-side (externalClusters), and, minus serverName, for the plugin's ObjectStore.
-serverName is always written out: its defaults differ between the two sides and
-between in-tree and plugin (cnpg-upstream.md §3.1)."""
+side (externalClusters), and, minus serverName, for the plugin's ObjectStore; what
+both object-store engines (`intree`, `plugin`) share. serverName is always written
+out: its defaults differ between the two sides and between in-tree and plugin
+(cnpg-upstream.md §3.1)."""
 
 from __future__ import annotations
 
 from renderer import providers
-from renderer.cnpg import secrets
-from renderer.lineage import Side
+from renderer.cnpg import backup, meta, migration, recovery, secrets
+from renderer.cnpg.edit import ClusterEdit
+from renderer.errors import Notice
+from renderer.lineage import Plan, Side
 
 
 def barman_object_store(side: Side, cluster: str, label: str) -> dict:
@@ -22,3 +25,34 @@ def barman_object_store(side: Side, cluster: str, label: str) -> dict:
     store["serverName"] = side.server_name
     store.update(providers.credentials(cred, secrets.secret_name(cluster, label, cred)))
     return store
+
+
+def write_side(plan: Plan, edit: ClusterEdit) -> dict:
+    """The write-side store with its wal/data settings, its Secrets added; or the
+    chart's own, carried over by a migration when the overlay configures none."""
+    side, obj = plan.backup, plan.cluster.obj
+    if side.credential is None:
+        return migration.adopted_store(obj, side)
+    edit.add_secrets(plan, side, "backup")
+    return backup.archive_store(plan.entry.backups, barman_object_store(side, meta.cluster_name(obj), "backup"))
+
+
+def read_side(plan: Plan, edit: ClusterEdit) -> dict:
+    """The read-side store, its Secrets added."""
+    edit.add_secrets(plan, plan.recovery, "recovery")
+    return barman_object_store(plan.recovery, meta.cluster_name(plan.cluster.obj), "recovery")
+
+
+def use_source(plan: Plan, edit: ClusterEdit, external: dict) -> dict:
+    """Put the externalClusters entry the recovery reads in place of the chart's old
+    source (and any entry of its name), and return the bootstrap keys naming it."""
+    spec = edit.spec
+    old_source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
+    clusters, dropped = recovery.external_clusters(spec.get("externalClusters"), {external["name"], old_source},
+                                                   external)
+    for item in dropped:
+        if item != external:
+            edit.notices.append(Notice(plan.cluster.where, f"replaced spec.externalClusters entry "
+                                                           f"'{item.get('name')}' rendered by the chart"))
+    spec["externalClusters"] = clusters
+    return {"source": external["name"]}

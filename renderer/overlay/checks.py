@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from renderer import providers
 from renderer.errors import RenderError
-from renderer.overlay.model import Entry, Overlay, PitrTarget, ScheduledBackup
+from renderer.overlay.model import (
+    SNAPSHOT_METHOD,
+    Entry,
+    Overlay,
+    PitrTarget,
+    Recovery,
+    ScheduledBackup,
+)
 
 
 def check(overlay: Overlay) -> None:
@@ -18,18 +25,21 @@ def check(overlay: Overlay) -> None:
 
 def _check_entry(entry: Entry, overlay: Overlay) -> None:
     if entry.backups.enabled:
-        _check_reference(entry.backups.credentials, entry.backups.where("credentials"), overlay,
-                         "backups.enabled needs backups.credentials")
+        if entry.backups.credentials or entry.backups.volume_snapshot is None:
+            _check_reference(entry.backups.credentials, entry.backups.where("credentials"), overlay,
+                             "backups.enabled needs backups.credentials (or backups.volumeSnapshot)")
         for schedule in entry.backups.scheduled_backups:
             check_schedule(schedule)
         _check_unique_schedules(entry)
+        _check_backup_requests(entry)
     if entry.mode == "recovery":
         recovery = entry.recovery
-        if recovery.method == "object_store":
+        if recovery.method == "object_store" or recovery.credentials:
             _check_reference(recovery.credentials, recovery.where("credentials"), overlay,
                              "recovery from object_store needs recovery.credentials")
-        elif not recovery.backup_name:
+        if recovery.method == "backup" and not recovery.backup_name:
             raise RenderError(recovery.where("backup_name"), "is required with method: backup")
+        _check_snapshot_recovery(recovery)
         if recovery.pitr_target is not None:
             check_pitr(recovery.pitr_target)
 
@@ -43,11 +53,51 @@ def _check_reference(name: str | None, where, overlay: Overlay, missing: str) ->
 
 
 def _check_unique_schedules(entry: Entry) -> None:
-    seen: set[str] = set()
-    for schedule in entry.backups.scheduled_backups:
-        if schedule.name in seen:
-            raise RenderError(schedule.where("name"), f"duplicate scheduled backup name '{schedule.name}'")
-        seen.add(schedule.name)
+    for kind, requests in (("scheduled", entry.backups.scheduled_backups), ("manual", entry.backups.manual_backups)):
+        seen: set[str] = set()
+        for request in requests:
+            if request.name in seen:
+                raise RenderError(request.where("name"), f"duplicate {kind} backup name '{request.name}'")
+            seen.add(request.name)
+
+
+def _check_backup_requests(entry: Entry) -> None:
+    """Each Backup and ScheduledBackup can be taken by the engine it names: snapshots
+    need backups.volumeSnapshot, an object-store method the entry's engine and store;
+    `online*` means nothing but to snapshots (CNPG's webhooks refuse it elsewhere)."""
+    for request in [*entry.backups.manual_backups, *entry.backups.scheduled_backups]:
+        method = entry.method(request)
+        if method == SNAPSHOT_METHOD and entry.backups.volume_snapshot is None:
+            raise RenderError(request.where("method"), "volumeSnapshot backups need backups.volumeSnapshot "
+                                                       "(at least {} for CNPG's defaults)")
+        if method != SNAPSHOT_METHOD and method != entry.engine:
+            raise RenderError(request.where("method"), f"is {method}, but the entry's engine is {entry.engine}: "
+                                                       f"write method: {entry.engine}, volumeSnapshot, or leave it out")
+        if method != SNAPSHOT_METHOD and not entry.backups.credentials:
+            raise RenderError(request.where("method"), f"{method} backups need backups.credentials (an object store)")
+        for key in ("online", "online_configuration"):
+            if getattr(request, key) is not None and method != SNAPSHOT_METHOD:
+                raise RenderError(request.where(key), f"applies to volumeSnapshot backups only (this one is {method})")
+
+
+def _check_snapshot_recovery(recovery: Recovery) -> None:
+    """recovery.volumeSnapshots goes with method: volumeSnapshot; CNPG picks no backup
+    for a snapshot restore (no backupID) and replays no WAL it was not given."""
+    snapshots = recovery.method == SNAPSHOT_METHOD
+    if snapshots and recovery.volume_snapshots is None:
+        raise RenderError(recovery.where("volume_snapshots"), "is required with method: volumeSnapshot "
+                                                              "(storage: <VolumeSnapshot of PGDATA>)")
+    if not snapshots and recovery.volume_snapshots is not None:
+        raise RenderError(recovery.where("volume_snapshots"), "applies to method: volumeSnapshot only")
+    pitr = recovery.pitr_target
+    if not snapshots or pitr is None:
+        return
+    if pitr.backup_id:
+        raise RenderError(pitr.where("backup_id"), "cannot be set when recovering from VolumeSnapshots "
+                                                   "(CNPG refuses it: the snapshots are the base backup)")
+    if not recovery.credentials:
+        raise RenderError(pitr.where(), "a recovery target needs WAL to replay past the snapshots: set "
+                                        "recovery.credentials to the WAL archive")
 
 
 def check_pitr(pitr: PitrTarget) -> None:

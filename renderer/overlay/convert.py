@@ -17,19 +17,23 @@ from renderer.sensitive import Sensitive
 # Keys TrueCharts users carry over that mean nothing, or something else, here.
 _POINTED = {
     "servername": "TrueCharts' lower-case 'servername' is read by no template (a dead default); write 'serverName'",
-    "customCA": "TrueCharts' customCA is written endpointCA here (the same inline PEM)",
+    "customCA": "write endpointCA: with the same PEM: it generates the same Secret "
+                "(<cluster>-provider-<side>-s3-ca, key ca.crt); TrueCharts deprecates customCA",
     "customCASecretRef": "write endpointCA: {name, key} (the Secret name is used as written: "
                          "TrueCharts' expandObjectName prefix is not applied)",
-    "manualBackups": "TrueCharts' manualBackups (one-off Backup objects) are not generated; "
-                     "take one with `kubectl cnpg backup` or a ScheduledBackup with immediate: true",
+    "hibernate": "hibernate is the chart's setting: it renders cnpg.io/hibernation: \"on\" on the Cluster, which "
+                 "cnpg-render reads (the ScheduledBackups it adds are suspended, its Backups held back)",
+    "cluster": "'cluster' is a TrueCharts chart setting for the Cluster itself; its skipEmptyWalArchiveCheck lets "
+               "backup and recovery share one lineage, which cnpg-render's revisions avoid (docs/restoring.md): "
+               "leave it out, or write cnpg.<name>.skipEmptyWalArchiveCheck: true (dangerous)",
     "clusterName": "TrueCharts reads no recovery.clusterName (a dead default); the lineage to read is "
                    "serverName (default: the Cluster name) plus -r<revision>",
     "endpointURL": "the endpoint comes from the credential: write credentials.<name>.url",
 }
 # TrueCharts' cnpg.<name> settings that shape the chart's own Cluster: a copied block
 # keeps them, and they mean nothing to cnpg-render.
-_CHART_SETTINGS = {"primary", "hibernate", "labels", "annotations", "type", "pgVersion", "database", "user",
-                   "password", "instances", "cluster", "monitoring", "pooler", "creds"}
+_CHART_SETTINGS = {"primary", "labels", "annotations", "type", "pgVersion", "database", "user",
+                   "password", "instances", "monitoring", "pooler", "creds"}
 _POINTED_VALUES = {
     "restore": "'restore' is not a mode (an old TrueCharts guide says so by mistake); write 'recovery'",
     "replica": "replica mode is not supported: use standalone or recovery",

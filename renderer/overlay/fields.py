@@ -23,16 +23,17 @@ class Custom:
 
 def option(default: Any = dataclasses.MISSING, *, key: str | None = None, doc: str = "",
            pattern: str | None = None, minimum: int | None = None, custom: Custom | None = None,
-           default_factory: Any = dataclasses.MISSING, internal: bool = False):
+           default_factory: Any = dataclasses.MISSING, internal: bool = False, kw_only: bool = False):
     """Declare an overlay field. `key` overrides the camelCase name derived from the
-    Python name; `internal` fields are filled by the loader, never read from YAML."""
+    Python name; `internal` fields are filled by the loader, never read from YAML;
+    `kw_only` lets a subclass add a required field after its base's defaulted ones."""
     meta = {"key": key, "doc": doc, "pattern": pattern, "minimum": minimum, "custom": custom,
             "internal": internal}
     if default_factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta)
+        return dataclasses.field(default_factory=default_factory, metadata=meta, kw_only=kw_only)
     if default is dataclasses.MISSING:
-        return dataclasses.field(metadata=meta)
-    return dataclasses.field(default=default, metadata=meta)
+        return dataclasses.field(metadata=meta, kw_only=kw_only)
+    return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)
 
 
 def yaml_key(field: dataclasses.Field) -> str:

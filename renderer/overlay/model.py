@@ -13,9 +13,13 @@ from renderer.records import record
 from renderer.sensitive import Sensitive
 
 RETENTION_PATTERN = r"^[1-9][0-9]*[dwm]$"
+DEFAULT_RETENTION = "30d"
+MAIN_ENTRY = "main"  # the one cnpg entry TrueCharts' values.yaml gives defaults to
+SNAPSHOT_METHOD = "volumeSnapshot"
 URL_PATTERN = r"^https?://"
 RELEASE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Helm's release name rule
 DEFAULT_COMPRESSION = "gzip"
+TRUECHARTS_COMPRESSION = "bzip2"  # what TrueCharts' `compression: {enabled: true}` means (2025 templates)
 
 
 AUTO_REVISION = "auto"  # resolved at render time from the object store and the live Cluster (renderer.facts)
@@ -64,7 +68,7 @@ def _toggle(choices: tuple[str, ...], enabled_value: str, what: str):
     return Custom(convert, schema)
 
 
-COMPRESSION = _toggle(COMPRESSIONS, DEFAULT_COMPRESSION, "compression")
+COMPRESSION = _toggle(COMPRESSIONS, TRUECHARTS_COMPRESSION, "compression")
 ENCRYPTION = _toggle(ENCRYPTIONS, "AES256", "encryption")
 
 
@@ -139,42 +143,104 @@ class Credential(Located):
     origins: dict = origins_field()
 
 
-@record
-class ScheduledBackup(Located):
-    """One `backups.scheduledBackups` entry: a ScheduledBackup object."""
+BACKUP_METHODS = ("barmanObjectStore", "plugin", "volumeSnapshot")
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 
-    name: str = option(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
-    schedule: str = option(doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
-    backup_owner_reference: Literal["none", "self", "cluster"] = option("none", doc="Owner of the Backup objects.")
-    immediate: bool = option(False, doc="Take a backup as soon as the ScheduledBackup is created.")
-    suspend: bool = option(False, doc="Pause the schedule.")
-    target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs the backup.")
+
+@record
+class OnlineConfiguration(Located):
+    """How an online (hot) volume-snapshot backup starts and ends (PostgreSQL's low-level
+    backup API); unset keys keep CNPG's defaults."""
+
+    immediate_checkpoint: Optional[bool] = option(None, doc="Request an immediate checkpoint when the backup starts (CNPG default: false).")
+    wait_for_archive: Optional[bool] = option(None, doc="Wait until the last WAL segment of the backup is archived (CNPG default: true).")
     origins: dict = origins_field()
 
 
+@record
+class ManualBackup(Located):
+    """One `backups.manualBackups` entry: a one-off Backup object `<cluster>-backup-<name>`,
+    as TrueCharts names it (taken once, when it is first applied). `scheduledBackups`
+    entries take the same keys, plus a schedule."""
+
+    name: str = option(pattern=NAME_PATTERN, doc="Suffix of the Backup name <cluster>-backup-<name>.")
+    method: Optional[Literal["barmanObjectStore", "plugin", "volumeSnapshot"]] = option(None, doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the default when backups.credentials names a store; otherwise volumeSnapshot).")
+    online: Optional[bool] = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) snapshot; default: backups.volumeSnapshot.online.")
+    online_configuration: Optional[OnlineConfiguration] = option(None, doc="volumeSnapshot only: overrides backups.volumeSnapshot.onlineConfiguration.")
+    labels: dict[str, str] = option(default_factory=dict, doc="Labels of this object (over backups.labels).")
+    annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of this object (over backups.annotations).")
+    origins: dict = origins_field()
+
+
+@record
+class ScheduledBackup(ManualBackup):
+    """One `backups.scheduledBackups` entry: a ScheduledBackup object."""
+
+    name: str = option(pattern=NAME_PATTERN, doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
+    schedule: str = option(kw_only=True, doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
+    backup_owner_reference: Literal["none", "self", "cluster"] = option("none", kw_only=True, doc="Owner of the Backup objects it creates. none keeps them when the schedule or the Cluster goes (recovery.method: backup needs them).")
+    immediate: bool = option(False, kw_only=True, doc="Take a backup as soon as the ScheduledBackup is created.")
+    suspend: bool = option(False, kw_only=True, doc="Pause the schedule (always paused while the Cluster is hibernated).")
+    target: Optional[Literal["primary", "prefer-standby"]] = option(None, kw_only=True, doc="Instance that runs the backup.")
+
+
 def default_schedules() -> list[ScheduledBackup]:
-    """TrueCharts' default: a full backup daily at 00:00:00 UTC, owned by the schedule."""
+    """A full backup daily at 00:00:00 UTC, taken at once after a restore (`immediate`:
+    the lineage a restore starts has no base backup until its first one), owned by no
+    object: Backup objects outlive an uninstall, so `recovery.method: backup` can use
+    them. TrueCharts' default says `backupOwnerReference: self` (README: why not)."""
     return [ScheduledBackup(name="daily-backup", schedule="0 0 0 * * *",
-                            backup_owner_reference="self", immediate=True, suspend=False)]
+                            backup_owner_reference="none", immediate=True, suspend=False)]
+
+
+@record
+class VolumeSnapshot(Located):
+    """`backups.volumeSnapshot`: base backups as CSI VolumeSnapshots of the Cluster's
+    volumes (the Cluster's spec.backup.volumeSnapshot; keys as CNPG names them). WAL
+    archiving to an object store (backups.credentials) stays available beside it."""
+
+    class_name: Optional[str] = option(None, doc="VolumeSnapshotClass of the data volume, and the default for the others.")
+    wal_class_name: Optional[str] = option(None, doc="VolumeSnapshotClass of the WAL volume (default: className).")
+    tablespace_class_name: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshotClass per tablespace name (each must be in the Cluster's spec.tablespaces).")
+    online: Optional[bool] = option(None, doc="Hot (true, CNPG's default) or cold (false: the instance is fenced while it is snapshotted) backups.")
+    online_configuration: Optional[OnlineConfiguration] = option(None, doc="Hot backups: immediateCheckpoint, waitForArchive.")
+    snapshot_owner_reference: Optional[Literal["none", "cluster", "backup"]] = option(None, doc="Owner of the VolumeSnapshots (CNPG default: none, they outlive the Backup and the Cluster).")
+    labels: dict[str, str] = option(default_factory=dict, doc="Labels of the VolumeSnapshots taken.")
+    annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of the VolumeSnapshots taken.")
+    origins: dict = origins_field()
+
+
+def _retention(raw) -> str:
+    """A barman retention window; TrueCharts' empty value (or null) keeps every backup."""
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str) or not re.fullmatch(RETENTION_PATTERN, raw):
+        raise ValueError(f"does not match {RETENTION_PATTERN} (e.g. 30d, 4w, 6m), or \"\" to keep every backup")
+    return raw
+
+
+RETENTION = Custom(_retention, {"anyOf": [{"type": "string", "pattern": RETENTION_PATTERN}, {"const": ""}, {"type": "null"}]})
 
 
 @record
 class Backups(Located):
     """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
 
-    enabled: bool = option(False, doc="Write spec.backup, the credentials Secret and the ScheduledBackups.")
-    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`.")
+    enabled: bool = option(False, doc="Write spec.backup, the credentials Secret, the ScheduledBackups and Backups.")
+    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`: the object store WAL and base backups are archived to. May be left out with volumeSnapshot (then no WAL is archived).")
     revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
     server_name: Optional[str] = option(None, doc="serverName base (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
-    retention_policy: str = option("30d", pattern=RETENTION_PATTERN, doc="Barman retention, e.g. 30d, 4w, 6m.")
+    retention_policy: Optional[str] = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m; \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
     target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs backups (CNPG default: prefer-standby).")
     jobs: int = option(2, minimum=1, doc="Parallel upload jobs for base backups.")
-    compression: Optional[str] = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out.")
+    compression: Optional[str] = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
     encryption: Optional[str] = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, aws:kms); default none.")
-    labels: dict[str, str] = option(default_factory=dict, doc="Extra labels on the ScheduledBackups.")
-    annotations: dict[str, str] = option(default_factory=dict, doc="Extra annotations on the ScheduledBackups.")
-    scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules, doc="One ScheduledBackup per entry; replaces the default list.")
+    labels: dict[str, str] = option(default_factory=dict, doc="Extra labels on the ScheduledBackups and Backups.")
+    annotations: dict[str, str] = option(default_factory=dict, doc="Extra annotations on the ScheduledBackups and Backups.")
+    scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules, doc="One ScheduledBackup per entry; replaces the default list (for every entry, main or not).")
+    manual_backups: list[ManualBackup] = option(default_factory=list, doc="One Backup object per entry, e.g. before an upgrade.")
+    volume_snapshot: Optional[VolumeSnapshot] = option(None, doc="Base backups as VolumeSnapshots (scheduledBackups[].method: volumeSnapshot).")
     origins: dict = origins_field()
 
 
@@ -246,19 +312,51 @@ class PitrTarget(Located):
 
 
 @record
+class VolumeSnapshots(Located):
+    """`recovery.volumeSnapshots`: the VolumeSnapshots (in the Cluster's namespace) a
+    `method: volumeSnapshot` recovery bootstraps the Cluster's volumes from."""
+
+    storage: str = option(doc="VolumeSnapshot of the data volume (PGDATA).")
+    wal_storage: Optional[str] = option(None, doc="VolumeSnapshot of the WAL volume (needs the Cluster's spec.walStorage).")
+    tablespaces: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshot per tablespace name.")
+    origins: dict = origins_field()
+
+
+@record
+class RecoveryFrom(Located):
+    """`recovery.from`: where the old data lives, when the restored Cluster is called
+    differently (another release, namespace or Cluster name). The recovery side is
+    derived from it by the write side's rules; backups go to the new name's lineage."""
+
+    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
+    namespace: Optional[str] = option(None, pattern=NAME_PATTERN, doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
+    cluster: Optional[str] = option(None, pattern=NAME_PATTERN, doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
+    origins: dict = origins_field()
+
+
+@record
 class Recovery(Located):
     """`cnpg.<name>.recovery`: where a recovering Cluster reads from (the read side)."""
 
-    method: Literal["object_store", "backup"] = option("object_store", doc="Recover from the object store, or from a Backup object.")
-    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials` (object_store).")
+    method: Literal["object_store", "backup", "volumeSnapshot"] = option("object_store", doc="Recover from the object store, from a Backup object (any method), or from VolumeSnapshots (recovery.volumeSnapshots).")
+    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`: the store to read (object_store), or the WAL archive to replay after the snapshots (volumeSnapshot, optional).")
     revision: Optional[str] = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
     server_name: Optional[str] = option(None, doc="serverName base to read (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     backup_name: Optional[str] = option(None, doc="Backup object to recover from (method: backup).")
+    volume_snapshots: Optional[VolumeSnapshots] = option(None, doc="The VolumeSnapshots to recover from (method: volumeSnapshot).")
+    from_: Optional[RecoveryFrom] = option(None, key="from", doc="Where the old data lives when the restored Cluster has another release, namespace or name.")
     pitr_target: Optional[PitrTarget] = option(None, doc="Point-in-time recovery target.")
     system_id: Optional[str] = option(None, key="systemID", custom=SYSTEM_ID, doc="The PostgreSQL system identifier to restore (SELECT system_identifier FROM pg_control_system(), or a running Cluster's status.systemID). With --check-store, a lineage of another system is never read; needed when two databases share one serverName series.")
     accept_data_loss: bool = option(False, doc="Restore even though the store holds newer WAL of this database that no lineage can restore yet (a newer lineage without a base backup, or a revision older than the newest). The render warns what is lost.")
     origins: dict = origins_field()
+
+    @property
+    def reads_store(self) -> bool:
+        """Whether the recovery reads an object-store lineage: object_store reads base
+        backups and WAL there, volumeSnapshot the WAL to replay when a credential names
+        the archive; a Backup object brings its own."""
+        return self.method != "backup" and self.credentials is not None
 
 
 @record
@@ -288,6 +386,23 @@ class Entry(Located):
     patches: list[dict] = option(default_factory=list, doc="RFC 6902 JSON patch operations applied last to the Cluster.")
     name: str = option("", internal=True)
     origins: dict = origins_field()
+
+    @property
+    def retention(self) -> str | None:
+        """What barman prunes to (None: keep every backup). Unset, TrueCharts' `30d`
+        applies to `main` only — its values.yaml gives defaults to cnpg.main alone — so a
+        second database never loses backups TrueCharts would have kept."""
+        policy = self.backups.retention_policy
+        if policy is None:
+            return DEFAULT_RETENTION if self.name == MAIN_ENTRY else None
+        return policy or None
+
+    def method(self, request: ManualBackup) -> str:
+        """The engine a Backup or ScheduledBackup of this entry uses: the one it names,
+        else the entry's object-store engine, else (no store) volume snapshots."""
+        if request.method is not None:
+            return request.method
+        return self.engine if self.backups.credentials else SNAPSHOT_METHOD
 
 
 @record
