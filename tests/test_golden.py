@@ -13,7 +13,7 @@ import pytest
 
 from renderer import validate
 from renderer.render import cnpg_documents
-from tests.helpers import CRDS, FIXTURES, REAL, run_cli
+from tests.helpers import CRDS, FIXTURES, REAL, REPO, run_cli
 
 GOLDEN = FIXTURES / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
@@ -21,9 +21,12 @@ REGEN = os.environ.get("CNPG_RENDER_REGEN") == "1"
 
 
 def case_input(case) -> bytes:
+    """`input.ref` names a real render: in ../shared/fixtures/real/, or under this
+    repository's fixtures/ (the TrueCharts renders of fixtures/truecharts/)."""
     ref = case / "input.ref"
     if ref.exists():
-        return (REAL / ref.read_text().strip()).read_bytes()
+        name = ref.read_text().strip()
+        return (REPO / name if name.startswith("fixtures/") else REAL / name).read_bytes()
     return (case / "input.yaml").read_bytes()
 
 
