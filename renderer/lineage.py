@@ -184,6 +184,7 @@ def plan(entry: Entry, overlay: Overlay, cluster: Found, release_flag: str | Non
     unset write-side path and serverName, and is the write side itself when the overlay
     enables no backups. A Plan without open revisions is settled (collision-checked)."""
     release, notices = _release(entry, cluster, release_flag)
+    notices += _snapshots_only(entry, cluster)
     previous = _previous(entry, cluster, release) if entry.mode == "recovery" else None
     recovery = _recovery_side(entry, overlay, cluster, previous)
     backup = _backup_side(entry, overlay, cluster, release, inherited, _renamed(entry, cluster, release, previous))
@@ -269,6 +270,15 @@ def _elsewhere(entry: Entry) -> tuple[str, ...]:
     return (base,) if base else ()
 
 
+def _snapshots_only(entry: Entry, cluster: Found) -> list[Notice]:
+    """Backups without an object store archive no WAL: worth saying every time."""
+    b = entry.backups
+    if not (b.enabled and b.volume_snapshot and not b.credentials):
+        return []
+    return [Notice(cluster.where, "backups are VolumeSnapshots only: no WAL is archived, so a restore returns to a "
+                                  "snapshot, never to a point between two (set backups.credentials to archive WAL)")]
+
+
 def _writers(entry: Entry, backup: Side | None) -> tuple[str, ...]:
     """The engines of the write side: the object-store engine when a lineage is written,
     volume snapshots when configured."""
@@ -296,7 +306,7 @@ def _backup_side(entry: Entry, overlay: Overlay, cluster: Found, release: Releas
                  inherited: Inherited | None, renamed: bool) -> Side | None:
     b = entry.backups
     revision, how = backup_revision(entry, renamed)
-    if b.enabled:
+    if b.enabled and b.credentials:  # without one, backups are VolumeSnapshots alone: no lineage
         cred = overlay.credentials[b.credentials]
         path = b.destination_path or (inherited.destination_path if inherited else None)
         base = b.server_name or (inherited.server_name if inherited else cluster.name)
