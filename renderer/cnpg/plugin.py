@@ -119,7 +119,7 @@ def _restore(plan: Plan, edit: ClusterEdit) -> dict:
 
 ENGINE = Engine(
     name="plugin",
-    writes=("spec.plugins[barman-cloud.cloudnative-pg.io]", "spec.externalClusters[].plugin",
+    writes=("spec.plugins[]", "spec.externalClusters[].plugin",  # its entry; other plugins stay
             "spec.bootstrap.recovery.source"),
     adds=("ObjectStore", "Secret"),
     method=SCHEDULED,
