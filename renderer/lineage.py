@@ -187,7 +187,7 @@ def plan(entry: Entry, overlay: Overlay, cluster: Found, release_flag: str | Non
     notices += _snapshots_only(entry, cluster)
     previous = _previous(entry, cluster, release) if entry.mode == "recovery" else None
     recovery = _recovery_side(entry, overlay, cluster, previous)
-    backup = _backup_side(entry, overlay, cluster, release, inherited, _renamed(entry, cluster, release, previous))
+    backup = _backup_side(entry, overlay, cluster, release, inherited)
     result = Plan(entry, cluster, release, backup, recovery, notices=tuple(notices), previous=previous,
                   writers=_writers(entry, backup), readers=_readers(entry, recovery),
                   elsewhere=_elsewhere(entry))
@@ -293,19 +293,10 @@ def _readers(entry: Entry, recovery: Side | None) -> tuple[str, ...]:
     return ((entry.engine,) if recovery else ()) + snapshots
 
 
-def _renamed(entry: Entry, cluster: Found, release: Release | None, previous: Previous | None) -> bool:
-    """A restore under another release or Cluster name (`recovery.from`): the new name
-    writes its own series, not the next revision of the old one."""
-    if previous is None or entry.recovery.from_ is None:
-        return False
-    name = (lambda r: r.name if r else None)
-    return (previous.cluster, name(previous.release)) != (cluster.name, name(release))
-
-
 def _backup_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None,
-                 inherited: Inherited | None, renamed: bool) -> Side | None:
+                 inherited: Inherited | None) -> Side | None:
     b = entry.backups
-    revision, how = backup_revision(entry, renamed)
+    revision, how = backup_revision(entry)
     if b.enabled and b.credentials:  # without one, backups are VolumeSnapshots alone: no lineage
         cred = overlay.credentials[b.credentials]
         path = b.destination_path or (inherited.destination_path if inherited else None)
@@ -320,16 +311,19 @@ def _how(revision: str | None) -> str:
     return DEFAULT if revision is None else EXPLICIT
 
 
-def backup_revision(entry: Entry, renamed: bool = False) -> tuple[str | None, str]:
+def backup_revision(entry: Entry) -> tuple[str | None, str]:
     """The write-side revision the overlay gives, and how (None: open). Unset in recovery
     mode, it is the recovery revision plus one, so a restore never writes into the
     lineage it reads; with an `auto` recovery side it is decided with that side. A
-    restore under a new name (`renamed`) starts the new name's own series, at ""."""
+    restore under another release or Cluster name (`recovery.from`) starts the new
+    name's own series, at "" (if both name one folder after all, the collision rule
+    refuses it)."""
     revision = entry.backups.revision
     if revision == AUTO_REVISION:
         return None, AUTO
     if revision is not None:
         return revision, EXPLICIT
+    renamed = entry.recovery.from_ is not None and bool(entry.recovery.from_.release or entry.recovery.from_.cluster)
     if entry.mode != "recovery" or renamed:
         return "", DEFAULT
     if entry.recovery.revision == AUTO_REVISION:

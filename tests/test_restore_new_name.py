@@ -65,6 +65,11 @@ def test_without_from_a_restore_still_writes_the_next_revision_of_its_series():
     assert sides(plan) == ("s3://bkt/demo/cnpg/demo-cnpg-main-r2", "s3://bkt/demo/cnpg/demo-cnpg-main-r3")
 
 
+def test_a_from_that_names_this_cluster_again_is_refused_not_written_into():
+    with pytest.raises(RenderError, match="backups would write into the lineage being recovered"):
+        planned(entry("{credentials: s3, from: {release: demo, cluster: demo-cnpg-main}}"))
+
+
 @pytest.mark.parametrize("release,chart,name", [
     ("immich", "common-test", "immich-common-test"), ("immich-prod", "immich", "immich-prod"),
     ("Shop", "shop-app", "shop-shop-app"), ("a" * 70, "x", "a" * 63),
