@@ -152,8 +152,8 @@ def test_everything_rendered_validates(tmp_path):
 
 
 @pytest.mark.parametrize("entry,where,what", [
-    ("    backups:\n      enabled: true\n      credentials: s3\n      scheduledBackups:\n"
-     "        - {name: s, schedule: '@daily', method: volumeSnapshot}\n",
+    (("    backups:\n      enabled: true\n      credentials: s3\n      scheduledBackups:\n"
+     "        - {name: s, schedule: '@daily', method: volumeSnapshot}\n"),
      "cnpg.main.backups.scheduledBackups[0].method", "need backups.volumeSnapshot"),
     ("    backups:\n      enabled: true\n      credentials: s3\n      manualBackups: [{name: m, method: plugin}]\n",
      "cnpg.main.backups.manualBackups[0].method", "the entry's engine is barmanObjectStore"),
@@ -164,15 +164,15 @@ def test_everything_rendered_validates(tmp_path):
     ("    mode: recovery\n    recovery: {method: volumeSnapshot}\n", "cnpg.main.recovery.volumeSnapshots", "is required"),
     ("    mode: recovery\n    recovery: {credentials: s3, volumeSnapshots: {storage: x}}\n",
      "cnpg.main.recovery.volumeSnapshots", "method: volumeSnapshot only"),
-    (f"    mode: recovery\n    recovery: {{method: volumeSnapshot, volumeSnapshots: {SNAPSHOTS}, credentials: s3,"
-     " pitrTarget: {time: '2026-11-01T10:00:00Z', backupID: 20261101T000000}}\n",
+    ((f"    mode: recovery\n    recovery: {{method: volumeSnapshot, volumeSnapshots: {SNAPSHOTS}, credentials: s3,"
+     " pitrTarget: {time: '2026-11-01T10:00:00Z', backupID: 20261101T000000}}\n"),
      "cnpg.main.recovery.pitrTarget.backupID", "cannot be set when recovering from VolumeSnapshots"),
-    (f"    mode: recovery\n    recovery: {{method: volumeSnapshot, volumeSnapshots: {SNAPSHOTS},"
-     " pitrTarget: {time: '2026-11-01T10:00:00Z'}}\n", "cnpg.main.recovery.pitrTarget", "set recovery.credentials"),
+    ((f"    mode: recovery\n    recovery: {{method: volumeSnapshot, volumeSnapshots: {SNAPSHOTS},"
+     " pitrTarget: {time: '2026-11-01T10:00:00Z'}}\n"), "cnpg.main.recovery.pitrTarget", "set recovery.credentials"),
     ("    mode: recovery\n    recovery: {method: volumeSnapshot, volumeSnapshots: {storage: data-snap}}\n",
      "cnpg.main.recovery.volumeSnapshots.walStorage", "has spec.walStorage"),
-    ("    mode: recovery\n    recovery: {method: volumeSnapshot, volumeSnapshots: {storage: d, walStorage: w,"
-     " tablespaces: {idx: t}}}\n", "cnpg.main.recovery.volumeSnapshots.tablespaces", "'idx' is not a tablespace"),
+    (("    mode: recovery\n    recovery: {method: volumeSnapshot, volumeSnapshots: {storage: d, walStorage: w,"
+     " tablespaces: {idx: t}}}\n"), "cnpg.main.recovery.volumeSnapshots.tablespaces", "'idx' is not a tablespace"),
     ("    backups: {enabled: true, retentionPolicy: 30days, volumeSnapshot: {}}\n",
      "cnpg.main.backups.retentionPolicy", "does not match"),
 ])
