@@ -175,6 +175,8 @@ def test_everything_rendered_validates(tmp_path):
      " tablespaces: {idx: t}}}\n"), "cnpg.main.recovery.volumeSnapshots.tablespaces", "'idx' is not a tablespace"),
     ("    backups: {enabled: true, retentionPolicy: 30days, volumeSnapshot: {}}\n",
      "cnpg.main.backups.retentionPolicy", "does not match"),
+    ("    backups: {enabled: true, retentionPolicy: 30d, volumeSnapshot: {}}\n",
+     "cnpg.main.backups.retentionPolicy", "CNPG prunes no snapshot"),
 ])
 def test_snapshot_mistakes_are_refused_at_their_key(tmp_path, entry, where, what):
     message = error_of(tmp_path, entry)

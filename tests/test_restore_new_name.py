@@ -159,3 +159,43 @@ def test_an_auto_revision_reads_the_old_series_of_the_pinned_database():
 def test_auto_without_facts_names_the_flag():
     with pytest.raises(RenderError, match="--check-store"):
         planned(entry("{credentials: s3, revision: auto, from: {release: old, cluster: old-db}}"))
+
+
+# --------------------------------------------------------------------------- through the real CLI, against a store
+
+
+def live_yaml(system: int) -> str:
+    """What `kubectl get clusters -A -o yaml` prints for the old Cluster, still running."""
+    return ("apiVersion: v1\nkind: List\nitems:\n- apiVersion: postgresql.cnpg.io/v1\n  kind: Cluster\n"
+            "  metadata: {name: old-db, namespace: prod}\n  spec:\n    instances: 1\n    backup:\n"
+            "      barmanObjectStore: {destinationPath: 's3://%s/old/cnpg', serverName: old-db}\n"
+            f"  status: {{systemID: '{system}'}}\n")
+
+
+@pytest.mark.parametrize("system,code,verdict", [(SYSTEM_A, 0, "safe"), (SYSTEM_B, 2, "other-system")])
+def test_check_store_judges_the_old_lineage_by_the_old_cluster_identity(tmp_path, moto_s3, system, code, verdict):
+    """`plan --check-store --live` on a restore under a new name: the lineage the old
+    release wrote is read from the store, and the old Cluster's status.systemID says
+    which database it must hold."""
+    from tests.storefacts import put_lineage
+
+    bucket = "from-" + str(system)[-6:]
+    moto_s3.make_bucket(bucket)
+    put_lineage(moto_s3.client(), bucket, "old/cnpg", OLD_LINEAGE)
+    body = (f"credentials:\n  s3: {{type: s3, url: '{moto_s3.endpoint_url}', bucket: {bucket}, accessKey: AKIAEXAMPLE,"
+            " secretKey: topsecret}\ncnpg:\n  main:\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+            "    recovery: {credentials: s3, from: {release: old, namespace: prod, cluster: old-db}}\n")
+    overlay_path, live_path = tmp_path / "o.yaml", tmp_path / "live.yaml"
+    overlay_path.write_text(body)
+    live_path.write_text(live_yaml(system) % bucket)
+    manifests = INPUT.replace(b"namespace: demo", b"namespace: prod")  # the live state is matched by namespace
+    result = run_cli("plan", "--check-store", "--live", str(live_path), "--exit-code", "-o", "json",
+                     "-f", str(overlay_path), stdin=manifests)
+    assert result.returncode == code, result.stderr.decode()
+    [row] = json.loads(result.stdout)
+    assert row["facts"]["verdict"] == verdict and "topsecret" not in result.stdout.decode()
+    assert row["recoverySource"] == {"destinationPath": f"s3://{bucket}/old/cnpg", "serverName": "old-db"}
+    if verdict == "other-system":
+        assert "(the status.systemID of prod/old-db)" in row["facts"]["problems"][0]["what"]
+        refused = run_cli("render", "--check-store", "--live", str(live_path), "-f", str(overlay_path), stdin=manifests)
+        assert refused.returncode == 1 and refused.stdout == b"" and "cnpg.main.recovery.revision" in refused.stderr.decode()

@@ -123,3 +123,23 @@ def test_every_object_we_render_validates(case):
     for index, obj in enumerate(mine):
         if validate.is_cnpg_object(obj):
             assert validate.check(obj, schemas, index) == [], obj["metadata"]["name"]
+
+
+def test_the_skip_wal_check_annotation_newer_truecharts_renders_is_removed(tmp_path):
+    """TrueCharts 2025 annotates every Cluster so backup and recovery can share one
+    lineage; the lineages differ here, so CNPG's empty-archive check is put back — and
+    kept only when the overlay asks for it."""
+    chart = (CASES / "backups-and-schedules" / "input.yaml").read_bytes()
+    annotated = chart.replace(b'    cnpg.io/hibernation: "off"\n',
+                              b'    cnpg.io/hibernation: "off"\n    cnpg.io/skipEmptyWalArchiveCheck: "enabled"\n', 1)
+    assert annotated != chart
+    base = (CASES / "credentials.yaml").read_text() + "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n"
+    for keep in (False, True):
+        overlay = tmp_path / f"keep-{keep}.yaml"
+        overlay.write_text(base + ("    skipEmptyWalArchiveCheck: true\n" if keep else ""))
+        result = run_cli("render", "-f", str(overlay), "--release", "immich", stdin=annotated)
+        annotations = cluster(documents(result.stdout))["metadata"]["annotations"]
+        assert ("cnpg.io/skipEmptyWalArchiveCheck" in annotations) is keep
+        stderr = result.stderr.decode()
+        assert ("removed cnpg.io/skipEmptyWalArchiveCheck rendered by the chart" in stderr) is not keep
+        assert ("it can lead to data loss" in stderr) is keep

@@ -28,6 +28,10 @@ def _check_entry(entry: Entry, overlay: Overlay) -> None:
         if entry.backups.credentials or entry.backups.volume_snapshot is None:
             _check_reference(entry.backups.credentials, entry.backups.where("credentials"), overlay,
                              "backups.enabled needs backups.credentials (or backups.volumeSnapshot)")
+        elif entry.backups.retention_policy:
+            raise RenderError(entry.backups.where("retention_policy"), "prunes an object store, and these backups "
+                                                                      "are VolumeSnapshots alone (CNPG prunes no "
+                                                                      "snapshot): leave it out")
         for schedule in entry.backups.scheduled_backups:
             check_schedule(schedule)
         _check_unique_schedules(entry)
