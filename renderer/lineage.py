@@ -237,11 +237,12 @@ def _check_namespaced(entry: Entry, cluster: Found, namespace: str | None) -> No
     """Backup objects and VolumeSnapshots are namespaced, and CNPG reads them from the
     restored Cluster's namespace only; an object store has no namespace."""
     r = entry.recovery
-    if r.method != "object_store" and namespace != cluster.namespace:
-        raise RenderError(r.from_.where("namespace"),
-                          f"is {namespace}, but method: {r.method} reads {'the Backup object' if r.method == 'backup' else 'VolumeSnapshots'} "
-                          f"from the restored Cluster's namespace ({cluster.namespace}): copy them there, or recover "
-                          "with method: object_store")
+    if r.method == "object_store" or namespace == cluster.namespace:
+        return
+    objects = "the Backup object" if r.method == "backup" else "VolumeSnapshots"
+    raise RenderError(r.from_.where("namespace"),
+                      f"is {namespace}, but method: {r.method} reads {objects} from the restored Cluster's namespace "
+                      f"({cluster.namespace}): copy them there, or recover with method: object_store")
 
 
 def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, previous: Previous | None) -> Side | None:

@@ -101,8 +101,8 @@ def _archive(plan: Plan, edit: ClusterEdit) -> None:
         set_annotations(edit.cluster, {migration.MIGRATED: migration.record(target.obj)})
     edit.before.append(object_store(archive, target.obj, "backup", target.namespace, target.where,
                                     migration.retention(plan)))
-    edit.spec["plugins"] = with_archiver(edit.spec.get("plugins"), object_store_name(cluster_name(target.obj), "backup"),
-                                         side.server_name, target.where)
+    store_name = object_store_name(cluster_name(target.obj), "backup")
+    edit.spec["plugins"] = with_archiver(edit.spec.get("plugins"), store_name, side.server_name, target.where)
     for key in backup.IN_TREE:
         edit.backup_field(plan, key, None)
     edit.scheduled_method = SCHEDULED
@@ -111,10 +111,10 @@ def _archive(plan: Plan, edit: ClusterEdit) -> None:
 def _restore(plan: Plan, edit: ClusterEdit) -> dict:
     """The read side: its ObjectStore and the externalClusters entry naming it."""
     side, target = plan.recovery, plan.cluster
-    name = cluster_name(target.obj)
-    edit.before.append(object_store(store.read_side(plan, edit), target.obj, "recovery", target.namespace, target.where))
-    return store.use_source(plan, edit, recovery_source(side.server_name, object_store_name(name, "recovery"),
-                                                        side.server_name))
+    read = store.read_side(plan, edit)
+    edit.before.append(object_store(read, target.obj, "recovery", target.namespace, target.where))
+    store_name = object_store_name(cluster_name(target.obj), "recovery")
+    return store.use_source(plan, edit, recovery_source(side.server_name, store_name, side.server_name))
 
 
 ENGINE = Engine(
