@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
-.PHONY: all venv tools demo test e2e overhead bench fixtures clean
+.PHONY: all venv tools demo dist test e2e overhead bench fixtures clean
 
 all: test
 
@@ -15,11 +15,25 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[all,test]'
 	touch $@
 
-demo: venv
-	$(BIN)/cnpg-render render --overlay example/overlay.yaml --release demo example/manifests.yaml
+# The demo's stdout is the rendered YAML and nothing else (`make demo > out.yaml`):
+# make's echo and pip's chatter go to stderr, and on a fresh machine only the
+# runtime dependencies are installed (a full test venv will do as well).
+demo: $(VENV)/.demo
+	@$(BIN)/cnpg-render render --overlay example/overlay.yaml --release demo example/manifests.yaml
+
+$(VENV)/.demo: pyproject.toml
+	@if [ ! -f $(VENV)/.installed ] || [ pyproject.toml -nt $(VENV)/.installed ]; then \
+	  echo "make demo: installing cnpg-render and its runtime dependencies into $(VENV)" >&2; \
+	  $(PYTHON) -m venv $(VENV) >&2 && $(PY) -m pip install -q -e . >&2; fi
+	@touch $@
+
+# The wheel and sdist a release publishes (python -m build), in dist/.
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist .
 
 # Real parts for the object-store/restore tests: PostgreSQL 15 (apt) and the
 # barman-cloud tools in .tools/barman-venv. Both scripts are no-ops when present.
@@ -35,12 +49,18 @@ tools: .tools/.fetched
 	scripts/fetch-tools.sh
 	touch $@
 
-test: venv tools realparts
-	$(PY) -m pytest -q -n 2
+# Debian packages the tests run for real: zsh and fish (completion), buildah and
+# mmdebstrap (the ArgoCD sidecar image). A no-op when they are installed.
+.PHONY: debs
+debs:
+	bash scripts/install-debs.sh zsh fish buildah mmdebstrap
+
+test: venv tools realparts debs
+	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 # Only the tests that drive the real helm/kubectl binaries.
-e2e: venv tools
-	$(PY) -m pytest -q -n 2 -m e2e
+e2e: venv tools debs
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m e2e
 
 # Helm's own cost of post-rendering, with and without cnpg-render (medians + ratios).
 overhead: venv tools bytecode
@@ -56,7 +76,7 @@ fixtures: venv
 	CNPG_RENDER_REGEN=1 $(PY) -m pytest -q tests/test_golden.py
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .hypothesis
+	rm -rf $(VENV) .tools .pytest_cache .hypothesis dist
 
 bench: venv tools bytecode
 	$(PY) bench/bench.py

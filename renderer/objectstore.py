@@ -319,7 +319,9 @@ def inspect(destination_path: str, access: S3Access) -> StoreState:
     try:
         import boto3  # noqa: F401  (fail clearly before any S3 call)
     except ImportError:
-        raise ObjectStoreError(f"cannot inspect {destination_path}: boto3 is not installed") from None
+        from renderer.extras import how_to_get
+
+        raise ObjectStoreError(f"cannot inspect {destination_path}: {how_to_get('boto3')}") from None
     try:
         keys, infos = _list_store(_client(access), bucket, prefix)
     except Exception as exc:  # narrowed in _error_reason, which re-raises the unknown

@@ -8,11 +8,15 @@ come from `make tools` (.tools/); a missing one is a failure, not a skip.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -132,18 +136,37 @@ def helm4(tmp_path) -> Sandbox:
     return box
 
 
-def doc_block(name: str) -> str:
-    """The shell block in docs/integrations.md tagged `<!-- e2e: name -->`.
+def doc_block(name: str, doc: Path = DOCS) -> str:
+    """The shell block in `doc` (docs/integrations.md) tagged `<!-- e2e: name -->`.
 
     The tests run the documented commands themselves, so the docs cannot drift
     from what works.
     """
-    text = DOCS.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     match = re.search(rf"<!-- e2e: {re.escape(name)} -->\s*```(?:sh|bash|shell)\n(.*?)```", text, re.S)
-    assert match, f"no `<!-- e2e: {name} -->` shell block in {DOCS}"
+    assert match, f"no `<!-- e2e: {name} -->` shell block in {doc}"
     return match.group(1)
 
 
-def doc_block_names() -> list[str]:
+def doc_block_names(doc: Path = DOCS) -> list[str]:
     """Every tagged block, so a test can check that each one is exercised."""
-    return re.findall(r"<!-- e2e: ([\w.-]+) -->", DOCS.read_text(encoding="utf-8"))
+    return re.findall(r"<!-- e2e: ([\w.-]+) -->", doc.read_text(encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path):
+    """`directory` over HTTP on loopback, as a release page serves its assets: the base URL."""
+    handler = functools.partial(_QuietFiles, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        pass
