@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
-.PHONY: all venv tools demo dist test e2e overhead bench fixtures clean
+.PHONY: all venv tools demo dist plugin test e2e overhead bench fixtures clean
 
 all: test
 
@@ -30,10 +30,26 @@ $(VENV)/.demo: pyproject.toml
 	  $(PYTHON) -m venv $(VENV) >&2 && $(PY) -m pip install -q -e . >&2; fi
 	@touch $@
 
-# The wheel and sdist a release publishes (python -m build), in dist/.
+# What a release publishes goes to $(DIST): the wheel and sdist (python -m build) ...
+DIST ?= dist
 dist: venv
-	rm -rf dist
-	$(PY) -m build --outdir dist .
+	rm -f $(DIST)/cnpg_render-*
+	$(PY) -m build --outdir $(DIST) .
+
+# ... and the Helm 4 plugin, signed: cnpg-render-<version>.tgz, its .prov (helm plugin
+# package --sign) and the public key Helm users verify it with. PLUGIN_KEY names the
+# signing key: in PLUGIN_KEYRING, a secret keyring in the legacy format Helm reads
+# (gpg --export-secret-keys > secring.gpg), and in GnuPG's own keyring for the export.
+PLUGIN_KEY ?=
+PLUGIN_KEYRING ?= $(HOME)/.gnupg/secring.gpg
+PLUGIN_PASSPHRASE_FILE ?=
+plugin: tools
+	@test -n "$(PLUGIN_KEY)" || { echo "make plugin: set PLUGIN_KEY to the signing key's name (and PLUGIN_KEYRING)" >&2; exit 2; }
+	mkdir -p $(DIST)
+	.tools/helm4/helm plugin package plugins/helm4/cnpg-render --destination $(DIST) --sign \
+	  --key "$(PLUGIN_KEY)" --keyring "$(PLUGIN_KEYRING)" $(if $(PLUGIN_PASSPHRASE_FILE),--passphrase-file "$(PLUGIN_PASSPHRASE_FILE)")
+	gpg --batch --armor --export "$(PLUGIN_KEY)" > $(DIST)/cnpg-render-signing-key.asc
+	@test -s $(DIST)/cnpg-render-signing-key.asc || { echo "make plugin: gpg has no public key '$(PLUGIN_KEY)'" >&2; exit 1; }
 
 # Real parts for the object-store/restore tests: PostgreSQL 15 (apt) and the
 # barman-cloud tools in .tools/barman-venv. Both scripts are no-ops when present.
@@ -49,11 +65,12 @@ tools: .tools/.fetched
 	scripts/fetch-tools.sh
 	touch $@
 
-# Debian packages the tests run for real: zsh and fish (completion), buildah and
-# mmdebstrap (the ArgoCD sidecar image). A no-op when they are installed.
+# Debian packages the tests run for real: zsh and fish (completion), gpg (the signed
+# Helm 4 plugin), buildah and mmdebstrap (the ArgoCD sidecar image). A no-op when
+# they are installed.
 .PHONY: debs
 debs:
-	bash scripts/install-debs.sh zsh fish buildah mmdebstrap
+	bash scripts/install-debs.sh zsh fish gpg buildah mmdebstrap
 
 test: venv tools realparts debs
 	$(PY) -m pytest -q -n 2 --dist loadgroup

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages that tests (and `make image`) run for real: zsh and fish, where the
-# README's completion lines are tested, and buildah + mmdebstrap, which build the
-# ArgoCD sidecar image. Usage: install-debs.sh COMMAND... ; a command missing from
+# README's completion lines are tested, gpg, which signs the Helm 4 plugin, and
+# buildah + mmdebstrap, which build the ArgoCD sidecar image. Usage: install-debs.sh COMMAND... ; a command missing from
 # PATH gets its package installed (as root, with apt), else the script says what to
 # install. Nothing happens when every command is there.
 set -euo pipefail

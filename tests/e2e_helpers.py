@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from renderer import __version__
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 TOOLS = REPO / ".tools"
@@ -32,6 +34,8 @@ VENV_BIN = Path(sys.executable).parent
 CNPG_RENDER = VENV_BIN / "cnpg-render"
 HELM4_PLUGIN = REPO / "plugins" / "helm4" / "cnpg-render"
 KUSTOMIZE_PLUGIN_HOME = REPO / "plugins" / "kustomize"
+# Where the docs install releases from; tests serve a release they built there instead.
+RELEASE_PAGE = f"https://github.com/<you>/cnpg-render/releases/download/v{__version__}"
 
 
 class _TolerantLoader(yaml.SafeLoader):

@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import (
-    CHART, OVERLAYS, REPO, TOOLS, VENV_BIN, doc_block, load_docs, serve_directory,
+    CHART, OVERLAYS, RELEASE_PAGE, REPO, TOOLS, VENV_BIN, doc_block, load_docs, serve_directory,
 )
 from renderer import __version__
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("installed")]
 
 README = REPO / "README.md"
-RELEASE_PAGE = f"https://github.com/<you>/cnpg-render/releases/download/v{__version__}"
 WHEEL = f"cnpg_render-{__version__}-py3-none-any.whl"
 OVERLAY = REPO / "fixtures" / "overlays" / "backups.yaml"
 MANIFESTS = REPO / "fixtures" / "inputs" / "cluster-main.yaml"
