@@ -8,7 +8,7 @@ import pytest
 from e2e_helpers import DOCS, REPO, doc_block_names
 
 # Pages whose every shell block is run; the README tags the blocks it has tests for.
-FULLY_TESTED = [DOCS]
+FULLY_TESTED = [DOCS, REPO / "docs" / "flux.md"]
 TAGGED = [REPO / "README.md", *FULLY_TESTED]
 
 
