@@ -34,6 +34,7 @@ Examples:
 # when their command runs, so `render` does not pay for them.
 LAZY_COMMANDS = {
     "argocd-generate": ("renderer.argocd", "command"),
+    "argocd-init": ("renderer.argocd", "init_command"),
     "flux": ("renderer.flux", "command"),
     "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
     "krm": ("renderer.kustomize", "krm_command"),

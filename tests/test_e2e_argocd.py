@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from e2e_helpers import (  # noqa: F401 - fixtures
-    CHART, OVERLAYS, REPO, doc_block, find, helm3, helm4, load_docs, make_sandbox, raw_doc,
+    CHART, OVERLAYS, REPO, doc_block, find, helm3, helm4, load_docs, make_sandbox, raw_doc, serve_directory,
 )
 from renderer import argocd
 
@@ -54,10 +54,33 @@ def cmp_env(box, **extra) -> dict[str, str]:
     return {**env, **extra}
 
 
-def generate(box, check=True, **extra):
-    """Run generate as the CMP server does: argv from plugin.yaml, cwd = app dir."""
-    argv = PLUGIN["spec"]["generate"]["command"] + PLUGIN["spec"]["generate"].get("args", [])
+def cmp_step(box, step: str, check=True, **extra):
+    """Run a step as the CMP server does: argv from plugin.yaml, cwd = app dir."""
+    argv = PLUGIN["spec"][step]["command"] + PLUGIN["spec"][step].get("args", [])
     return box.run(argv, cwd=box.app, env=cmp_env(box, **extra), check=check)
+
+
+def generate(box, check=True, **extra):
+    return cmp_step(box, "generate", check, **extra)
+
+
+@pytest.fixture
+def chart_repository(tmp_path):
+    """fixtures/charts/sub, packaged and indexed, served on loopback: the base URL."""
+    repo = tmp_path / "chart-repository"
+    box = make_sandbox(tmp_path / "packager", 3)
+    box.run([box.helm, "package", REPO / "fixtures" / "charts" / "sub", "--destination", repo])
+    box.run([box.helm, "repo", "index", repo])
+    with serve_directory(repo) as url:
+        yield url
+
+
+def depend_on_sub(box, url: str) -> None:
+    """The app's chart depends on `sub` from `url`, locked, and not vendored (no charts/)."""
+    with open(box.app / "Chart.yaml", "a") as chart:
+        chart.write(f"dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: {url}\n")
+    box.run([box.helm, "dependency", "update", box.app])
+    shutil.rmtree(box.app / "charts")
 
 
 def test_generate_defaults_mirror_native_helm_and_inject_backups(sidecar):
@@ -124,6 +147,34 @@ def test_documented_local_generate(tmp_path):
     box = make_sandbox(tmp_path, 4)
     docs = load_docs(box.bash(doc_block("argocd-generate-locally")).stdout)
     assert find(docs, "Cluster", "demo-cnpg-main")["spec"]["backup"]["barmanObjectStore"]
+
+
+def test_init_builds_the_dependencies_chart_lock_names(sidecar, chart_repository):
+    depend_on_sub(sidecar, chart_repository)
+    cmp_step(sidecar, "init")
+    assert (sidecar.app / "charts" / "sub-0.1.0.tgz").is_file()
+    docs = load_docs(generate(sidecar).stdout)
+    assert find(docs, "ConfigMap", "shop-sub")["data"] == {"from": "a chart dependency"}
+    assert find(docs, "Cluster", CLUSTER)["spec"]["backup"]
+
+
+def test_init_leaves_vendored_dependencies_alone(sidecar, chart_repository, tmp_path):
+    depend_on_sub(sidecar, chart_repository)
+    cmp_step(sidecar, "init")
+    lock = (sidecar.app / "Chart.lock").read_text()
+    (sidecar.app / "Chart.lock").write_text(lock.replace(chart_repository, "http://127.0.0.1:9"))  # nothing listens
+    assert cmp_step(sidecar, "init").returncode == 0
+
+
+def test_init_without_chart_lock_does_nothing(sidecar):
+    assert cmp_step(sidecar, "init").stdout == "" and not (sidecar.app / "charts").exists()
+
+
+def test_init_refuses_a_repository_alias(sidecar):
+    (sidecar.app / "Chart.lock").write_text("dependencies:\n- name: sub\n  repository: '@stable'\n  version: 0.1.0\n")
+    proc = cmp_step(sidecar, "init", check=False)
+    assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+    assert proc.stderr.startswith("cnpg-render: error: argocd: Chart.lock: sub comes from the repository alias @stable")
 
 
 def test_announced_defaults_are_the_applied_defaults():
