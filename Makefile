@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
-.PHONY: all venv tools demo dist plugin test e2e overhead bench fixtures clean
+.PHONY: all venv tools demo dist plugin wheelhouse image test e2e overhead bench fixtures clean
 
 all: test
 
@@ -65,6 +65,16 @@ tools: .tools/.fetched
 	scripts/fetch-tools.sh
 	touch $@
 
+# The ArgoCD CMP sidecar image (deploy/argocd/Containerfile), built with buildah where no
+# registry is reachable, from stand-ins of its base images made here (scripts/image.sh).
+# `make wheelhouse` alone fills dist/wheels, the context a `docker build` needs.
+wheelhouse: venv
+	PY=$(PY) bash scripts/image.sh wheelhouse
+
+image: venv tools
+	bash scripts/install-debs.sh buildah mmdebstrap
+	PY=$(PY) bash scripts/image.sh build
+
 # Debian packages the tests run for real: zsh and fish (completion), gpg (the signed
 # Helm 4 plugin), buildah and mmdebstrap (the ArgoCD sidecar image). A no-op when
 # they are installed.
@@ -73,11 +83,11 @@ debs:
 	bash scripts/install-debs.sh zsh fish gpg buildah mmdebstrap
 
 test: venv tools realparts debs
-	$(PY) -m pytest -q -n 2 --dist loadgroup
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # Only the tests that drive the real helm/kubectl binaries.
 e2e: venv tools debs
-	$(PY) -m pytest -q -n 2 --dist loadgroup -m e2e
+	$(PY) -m pytest -q -n 2 --dist loadfile -m e2e
 
 # Helm's own cost of post-rendering, with and without cnpg-render (medians + ratios).
 overhead: venv tools bytecode

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -174,3 +175,22 @@ def serve_directory(directory: Path):
 class _QuietFiles(SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - http.server's signature
         pass
+
+
+@pytest.fixture
+def chart_repository(tmp_path):
+    """fixtures/charts/sub, packaged and indexed, served on loopback: the base URL."""
+    repo = tmp_path / "chart-repository"
+    box = make_sandbox(tmp_path / "packager", 3)
+    box.run([box.helm, "package", REPO / "fixtures" / "charts" / "sub", "--destination", repo])
+    box.run([box.helm, "repo", "index", repo])
+    with serve_directory(repo) as url:
+        yield url
+
+
+def depend_on_sub(box: Sandbox, chart: Path, url: str) -> None:
+    """`chart` depends on `sub` from `url`, locked, and not vendored (no charts/)."""
+    with open(chart / "Chart.yaml", "a") as handle:
+        handle.write(f"dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: {url}\n")
+    box.run([box.helm, "dependency", "update", chart])
+    shutil.rmtree(chart / "charts")

@@ -19,7 +19,7 @@ from e2e_helpers import (
 )
 from renderer import __version__
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("installed")]
+pytestmark = pytest.mark.e2e
 
 README = REPO / "README.md"
 WHEEL = f"cnpg_render-{__version__}-py3-none-any.whl"
@@ -41,14 +41,28 @@ def dist(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def installed(dist, tmp_path_factory) -> Path:
-    """The bin directory of a fresh venv holding only the wheel and its dependencies."""
-    venv = tmp_path_factory.mktemp("installed") / "venv"
-    subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    proc = subprocess.run([venv / "bin" / "python", "-m", "pip", "install", "-q", dist / WHEEL],
-                          capture_output=True, text=True)
+def pipx_home(dist, tmp_path_factory) -> Path:
+    """Where the README's install command (pipx, from the release page, served from this
+    build) put cnpg-render: a fresh venv holding only the wheel and its dependencies."""
+    home = tmp_path_factory.mktemp("user")
+    script = doc_block("install-release", README)
+    assert RELEASE_PAGE + "/" + WHEEL in script
+    (home / "bin").mkdir()
+    (home / "bin" / "pipx").symlink_to(VENV_BIN / "pipx")
+    env = {**os.environ, "PATH": f"{home / 'pipx-bin'}:{home / 'bin'}:/usr/bin:/bin", "HOME": str(home),
+           "PIPX_HOME": str(home / "pipx"), "PIPX_BIN_DIR": str(home / "pipx-bin"), "PIPX_MAN_DIR": str(home / "man")}
+    with serve_directory(dist) as url:
+        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace(RELEASE_PAGE, url)],
+                              capture_output=True, text=True, cwd=home, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return venv / "bin"
+    (home / "install.out").write_text(proc.stdout)
+    return home
+
+
+@pytest.fixture(scope="module")
+def installed(pipx_home) -> Path:
+    """The bin directory of the venv pipx made."""
+    return pipx_home / "pipx" / "venvs" / "cnpg-render" / "bin"
 
 
 def run_installed(bindir: Path, argv, cwd: Path, stdin: bytes = b"", tools: Path | None = None):
@@ -120,22 +134,9 @@ def test_readme_helm3_commands_run_the_installed_post_renderer(installed, tmp_pa
     assert [d["kind"] for d in docs[-3:]] == ["Secret", "Cluster", "ScheduledBackup"], "-s keeps the added objects"
 
 
-def test_readme_install_from_a_release_page(dist, tmp_path):
-    """The README's pipx command, with the release page served from this build."""
-    script = doc_block("install-release", README)
-    assert RELEASE_PAGE + "/" + WHEEL in script
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    (bindir / "pipx").symlink_to(VENV_BIN / "pipx")
-    env = {**os.environ, "PATH": f"{tmp_path / 'pipx-bin'}:{bindir}:/usr/bin:/bin", "HOME": str(tmp_path),
-           "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "pipx-bin"),
-           "PIPX_MAN_DIR": str(tmp_path / "pipx-man")}
-    with serve_directory(dist) as url:
-        proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script.replace(RELEASE_PAGE, url)],
-                              capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.endswith(f"cnpg-render, version {__version__}\n")
-    assert (tmp_path / "pipx-bin" / "cnpg-render").resolve().is_relative_to(tmp_path / "pipx")
+def test_readme_install_from_a_release_page_puts_cnpg_render_on_path(pipx_home):
+    assert (pipx_home / "install.out").read_text().endswith(f"cnpg-render, version {__version__}\n")
+    assert (pipx_home / "pipx-bin" / "cnpg-render").resolve().is_relative_to(pipx_home / "pipx")
 
 
 def test_make_demo_installs_only_the_runtime_and_prints_only_yaml(tmp_path):
