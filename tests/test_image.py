@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from e2e_helpers import (  # noqa: F401 - fixture
-    CHART, OVERLAYS, REPO, TOOLS, chart_repository, depend_on_sub, find, load_docs, make_sandbox,
+    CHART, OVERLAYS, REPO, TOOLS, chart_repository, depend_on_sub, find, load_docs, make_sandbox, run_make,
 )
 from renderer import __version__
 
@@ -49,10 +49,10 @@ def image(tmp_path_factory) -> str:
     if reason:
         pytest.skip(f"buildah cannot run here: {reason}")
     started = time.monotonic()
-    proc = subprocess.run(["make", "image"], cwd=REPO, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_make("image")
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     print(f"make image took {time.monotonic() - started:.0f} s")
-    return proc.stdout.strip().splitlines()[-1]
+    return proc.stdout.decode().strip().splitlines()[-1]
 
 
 @pytest.fixture(scope="module")

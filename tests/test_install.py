@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import (
-    CHART, OVERLAYS, RELEASE_PAGE, REPO, TOOLS, VENV_BIN, doc_block, load_docs, serve_directory,
+    CHART, OVERLAYS, RELEASE_PAGE, REPO, TOOLS, VENV_BIN, doc_block, load_docs, run_make, serve_directory,
 )
 from renderer import __version__
 
@@ -141,7 +141,7 @@ def test_readme_install_from_a_release_page_puts_cnpg_render_on_path(pipx_home):
 
 def test_make_demo_installs_only_the_runtime_and_prints_only_yaml(tmp_path):
     venv = tmp_path / "venv"
-    proc = subprocess.run(["make", "demo", f"VENV={venv}"], capture_output=True, cwd=REPO, timeout=300)
+    proc = run_make("demo", f"VENV={venv}", timeout=300)
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     rendered = subprocess.run([sys.executable, "-m", "renderer", "render", "--overlay", "example/overlay.yaml",
                                "--release", "demo", "example/manifests.yaml"], capture_output=True, cwd=REPO)
