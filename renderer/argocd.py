@@ -1,4 +1,10 @@
-"""ArgoCD Config Management Plugin edge: `cnpg-render argocd-generate`.
+"""ArgoCD Config Management Plugin edge: `cnpg-render argocd-init` and `argocd-generate`.
+
+`init` (run before every generate, in the app directory) builds the chart's
+dependencies when Chart.lock names ones that charts/ does not hold: ArgoCD's native
+Helm does that, and a chart repository rarely vendors them. `helm dependency build`
+only downloads from repositories Helm knows, so each http(s) repository of Chart.lock
+is added first, into a Helm home of its own that goes away afterwards.
 
 The CMP server runs `generate` without a shell, in the Application's source
 directory, with the build environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE,
@@ -21,10 +27,12 @@ UI), so DEFAULTS below must equal `parameters.static` in deploy/argocd/plugin.ya
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,13 +171,71 @@ def _run(argv: list[str], stdin: bytes, cwd: Path, env: dict[str, str], what: st
     return proc.stdout
 
 
-@click.command("argocd-generate")
-def command() -> None:
-    """ArgoCD CMP generate: helm template | render, configured from ARGOCD_* env."""
+def missing_dependencies(appdir: Path) -> list[dict]:
+    """The Chart.lock dependencies that charts/ holds neither packaged nor unpacked."""
+    import yaml
+
+    lock = appdir / "Chart.lock"
+    if not lock.is_file():
+        return []
     try:
-        out = generate(dict(os.environ), Path.cwd())
+        dependencies = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("dependencies") or []
+    except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+        raise ArgoError("Chart.lock cannot be read as YAML") from None
+    return [d for d in dependencies if isinstance(d, dict) and not _vendored(appdir / "charts", d)]
+
+
+def _vendored(charts: Path, dependency: dict) -> bool:
+    name = str(dependency.get("name"))
+    return (charts / f"{name}-{dependency.get('version')}.tgz").is_file() or (charts / name / "Chart.yaml").is_file()
+
+
+def repositories(dependencies: list[dict]) -> list[str]:
+    """The http(s) repositories to add; oci:// and file:// need none, an alias cannot be resolved here."""
+    urls = set()
+    for dependency in dependencies:
+        repository = str(dependency.get("repository") or "")
+        if repository.startswith(("@", "alias:")):
+            raise ArgoError(f"Chart.lock: {dependency.get('name')} comes from the repository alias {repository}, "
+                            "which this sidecar does not know: use the repository's URL in Chart.yaml")
+        if repository.startswith(("http://", "https://")):
+            urls.add(repository)
+    return sorted(urls)
+
+
+def init(env: dict[str, str], appdir: Path) -> None:
+    """Build the chart's dependencies when Chart.lock asks for ones that are not vendored."""
+    missing = missing_dependencies(appdir)
+    if not missing:
+        return
+    with tempfile.TemporaryDirectory(prefix="cnpg-render-helm-") as home:
+        helm_env = {**env, "HELM_CONFIG_HOME": f"{home}/config", "HELM_CACHE_HOME": f"{home}/cache",
+                    "HELM_DATA_HOME": f"{home}/data"}
+        for url in repositories(missing):
+            name = "dep-" + hashlib.sha256(url.encode()).hexdigest()[:12]
+            _run(["helm", "repo", "add", name, url], b"", appdir, helm_env, "helm repo add")
+        _run(["helm", "dependency", "build"], b"", appdir, helm_env, "helm dependency build")
+
+
+def _cmp_step(step) -> None:
+    """Run one CMP step in the app directory; an ArgoError is the one line the UI shows."""
+    try:
+        out = step(dict(os.environ), Path.cwd())
     except ArgoError as exc:
         click.echo(f"cnpg-render: error: argocd: {exc}", err=True)
         sys.exit(1)
-    sys.stdout.buffer.write(out)
-    sys.stdout.buffer.flush()
+    if out:
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
+
+
+@click.command("argocd-init")
+def init_command() -> None:
+    """ArgoCD CMP init: helm dependency build when Chart.lock names dependencies not in charts/."""
+    _cmp_step(init)
+
+
+@click.command("argocd-generate")
+def command() -> None:
+    """ArgoCD CMP generate: helm template | render, configured from ARGOCD_* env."""
+    _cmp_step(generate)

@@ -24,7 +24,7 @@ from renderer.shell import (
 EPILOG = """\b
 Examples:
   helm template pg ./chart | cnpg-render render --overlay overlay.yaml --release pg
-  helm install pg ./chart --post-renderer "$(command -v cnpg-render)" \\
+  helm install pg ./chart --post-renderer cnpg-render \\
       --post-renderer-args=--overlay=$PWD/overlay.yaml
   CNPG_RENDER_OVERLAY=overlay.yaml cnpg-render manifests.yaml
 """
@@ -34,6 +34,8 @@ Examples:
 # when their command runs, so `render` does not pay for them.
 LAZY_COMMANDS = {
     "argocd-generate": ("renderer.argocd", "command"),
+    "argocd-init": ("renderer.argocd", "init_command"),
+    "flux": ("renderer.flux", "command"),
     "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
     "krm": ("renderer.kustomize", "krm_command"),
     "last-error": ("renderer.lasterror", "command"),
@@ -42,7 +44,8 @@ LAZY_COMMANDS = {
 
 class DefaultToRender(click.Group):
     """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`; the edge
-    commands are loaded on demand."""
+    commands are loaded on demand. Shell completion (resilient parsing) of a bare
+    `cnpg-render ` lists the commands rather than completing `render`."""
 
     def list_commands(self, ctx):
         return sorted([*self.commands, *LAZY_COMMANDS])
@@ -59,7 +62,7 @@ class DefaultToRender(click.Group):
         known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
         if args and args[0] not in known:
             args = ["render", *args]
-        elif not args and not sys.stdin.isatty():
+        elif not args and not sys.stdin.isatty() and not ctx.resilient_parsing:
             args = ["render"]
         return super().parse_args(ctx, args)
 
@@ -74,7 +77,9 @@ def main() -> None:
     (serverName revision) so a restore never writes into the archive it reads."""
 
 
-overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH",
+# Paths (click.Path) so that shell completion offers file names.
+files_argument = click.argument("files", nargs=-1, metavar="[FILE|-]...", type=click.Path())
+overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH", type=click.Path(),
                               help=f"Overlay file (repeatable; later files override earlier ones). Default: ${OVERLAY_ENV}.")
 release_option = click.option(*RENDER_OPTIONS["release"][0], "release", metavar="NAME",
                               help="Release name for the default destinationPath (default: the Cluster's "
@@ -87,7 +92,7 @@ def render_inputs(command):
     """The options and arguments every rendering command takes."""
     for decorate in reversed((overlay_option, release_option, namespace_option)):
         command = decorate(command)
-    return click.argument("files", nargs=-1, metavar="[FILE|-]...")(command)
+    return files_argument(command)
 
 
 ca_bundle_option = click.option("--ca-bundle", metavar="FILE", help="CA bundle (PEM) for --check-store when the "
@@ -187,7 +192,7 @@ def plan(overlays, release, namespace, output, exit_code, files, **facts):
 @ca_bundle_option
 @release_option
 @namespace_option
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+@files_argument
 def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
     """Edit the overlay for the next restore of entry NAME (in place, comments kept).
 
@@ -195,8 +200,10 @@ def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
     backup revision to the next one. With several --overlay files, the merged values
     are read and the last file is edited. Prints what changed."""
     from renderer import bump as bumping
+    from renderer.extras import require
 
     try:
+        require("ruamel.yaml", "bump")
         paths = overlay_paths(overlays)
         picks = None
         if check_store:
@@ -218,7 +225,7 @@ def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
 @click.option("--crds", "crds", metavar="DIR", type=click.Path(exists=True, file_okay=False),
               help="Directory of CRDs (e.g. `kubectl get crd clusters.postgresql.cnpg.io -o yaml`). "
                    "Without it only the admission rules are checked.")
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+@files_argument
 def validate(crds, files):
     """Check the CNPG objects of a stream against CRD schemas and admission rules.
 
@@ -244,6 +251,9 @@ def _schemas(directory):
     if directory is None:
         click.echo("cnpg-render: warning: no --crds: checking admission rules only", err=True)
         return None
+    from renderer.extras import require
+
+    require("jsonschema", "validate --crds")
     try:
         return checks.Schemas.from_dir(directory)
     except ValueError as exc:

@@ -8,9 +8,13 @@ flags, unusual spellings — goes to the click CLI, which owns usage and its err
 
 from __future__ import annotations
 
+import os
 import sys
 
 from renderer.shell import RENDER_OPTIONS, render_stream
+
+# Set by the shell completion scripts click generates; such a call is never a render.
+COMPLETE_ENV = "_CNPG_RENDER_COMPLETE"
 
 _FLAGS = {flag: (parameter, repeatable) for parameter, (flags, repeatable) in RENDER_OPTIONS.items()
           for flag in flags}
@@ -29,6 +33,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def plain_render(args: list[str]) -> dict | None:
     """The render parameters if `args` is a plain render call, else None."""
+    if COMPLETE_ENV in os.environ:
+        return None
     if not args:
         return None if sys.stdin.isatty() else _values()
     if args[0] == "render":

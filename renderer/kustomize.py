@@ -108,8 +108,10 @@ def _plain(node):
 def process_resource_list(text: str) -> tuple[str, list[Notice], RenderError | None]:
     """(output ResourceList text, notices, error). An error is also a result, as the
     KRM spec asks, and the items then go back unchanged."""
+    from renderer.extras import require
     from renderer.render import render
 
+    require("ruamel.yaml", "krm")
     rt = _yaml()
     rlist = _read_resource_list(rt, text)
     items = list(rlist.get("items") or [])
