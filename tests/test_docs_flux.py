@@ -12,6 +12,8 @@ import pytest
 
 from e2e_helpers import CHART, REPO, TOOLS, VENV_BIN, doc_block, load_docs
 
+from tests import storefacts
+
 pytestmark = pytest.mark.e2e
 
 DOC = REPO / "docs" / "flux.md"
@@ -56,11 +58,11 @@ def test_the_documented_gitops_cycle(platform):
     assert "safe" in first_ci.stdout
 
     # The Cluster ran and archived; then it was lost. The same overlay would write into its WAL.
-    client.put_object(Bucket=bucket, Key=f"{LINEAGE}/base/20261101T000000/backup.info",
-                      Body=b"status=DONE\nend_time=2026-11-01 00:00:00+00:00\n")
-    client.put_object(Bucket=bucket, Key=f"{LINEAGE}/wals/0000000100000000/000000010000000000000001.gz", Body=b"w")
+    prefix, server = LINEAGE.rsplit("/", 1)
+    storefacts.put_lineage(client, bucket, prefix, storefacts.lineage(
+        server, [storefacts.backup("20261101T000000", 2, 3, ended=5)], storefacts.wal(1, 1, 6)))
     refused = run(ci, root, env)
-    assert refused.returncode != 0 and "already holds WAL" in refused.stderr
+    assert refused.returncode != 0 and "already holds backups of serverName shop-cnpg-main" in refused.stderr
 
     restore = run(doc_block("flux-restore", DOC), root, env)
     assert restore.returncode == 0, restore.stderr
