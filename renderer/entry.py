@@ -4,12 +4,14 @@ Helm and ArgoCD run it on every render, nearly always as
 `cnpg-render [render] --overlay X [--release R] [--namespace N] [FILE|-]...`. That call
 is read here, from the option table `renderer.cli` declares to click too, and never
 loads click (a third of our start-up). Anything else — other commands, --help, other
-flags, unusual spellings — goes to the click CLI, which owns usage and its errors."""
+flags, unusual spellings — goes to the click CLI, which owns usage and its errors.
+Both paths run the command inside `renderer.guard`."""
 
 from __future__ import annotations
 
 import sys
 
+from renderer import guard
 from renderer.shell import RENDER_OPTIONS, render_stream
 
 _FLAGS = {flag: (parameter, repeatable) for parameter, (flags, repeatable) in RENDER_OPTIONS.items()
@@ -20,11 +22,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     plain = plain_render(args)
     if plain is None:
-        from renderer.cli import main as cli
+        from renderer.cli import run
 
-        cli.main(args=args, prog_name="cnpg-render")
+        run(args)
         return
-    render_stream(**plain)
+    guard.run("render", render_stream, **plain)
 
 
 def plain_render(args: list[str]) -> dict | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from renderer import stream
+from renderer.errors import document_where
 from renderer.render import Rendered
 
 MASK = "'****'"
@@ -69,8 +70,7 @@ def _after(chunk: stream.Chunk, edit) -> list[bytes]:
 def _title(chunk: stream.Chunk) -> str:
     from renderer.render import kind_and_name  # the reading error messages use too
 
-    kind, name = kind_and_name(chunk)
-    return f"document {chunk.index} ({kind or '?'}/{name or '?'})"
+    return document_where(chunk.index, *kind_and_name(chunk))
 
 
 def colour(line: str) -> str:

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from renderer import cron
+from renderer.errors import Document
 
 __all__ = [
     "Problem",
@@ -58,8 +59,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        what = f"{self.kind}/{self.name}" if self.name else self.kind or "object"
-        where = f"document {self.index} ({what})" if self.index is not None else what
+        """Named as errors name documents (`document 4 (Cluster/pg)`, counted from 1)."""
+        if self.index is not None:
+            where = str(Document(self.index, self.kind or None, self.name or None))
+        else:
+            where = f"{self.kind}/{self.name}" if self.name else self.kind or "object"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 

@@ -48,7 +48,7 @@ def test_committed_schema_file_is_generated_from_the_model():
 def test_diff_shows_added_objects_with_secrets_masked():
     result = run_cli("diff", "--overlay", OVERLAY, MANIFESTS)
     out = result.stdout.decode()
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 1, result.stderr.decode()  # diff(1): 1 = there are differences
     assert "+kind: ScheduledBackup" in out and "+  backup:" in out
     assert "example-secret-key" not in out and "EXAMPLEACCESSKEY" not in out
     assert "ACCESS_SECRET_KEY: '****'" in out
@@ -114,7 +114,7 @@ def test_validate_reports_one_line_per_problem_with_document_and_field():
     result = run_cli("validate", "--crds", str(CRDS), stdin=bad)
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 1 and result.stdout == b""
-    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 1 (Cluster/pg): ")]
+    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 2 (Cluster/pg): ")]
     assert any("spec.backup.barmanObjectStore.wal.compression" in l for l in lines)
 
 

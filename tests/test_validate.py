@@ -135,7 +135,7 @@ def test_empty_compression_is_refused_with_a_clear_message(schemas, cluster):
     [problem] = check(cluster, schemas, index=3)
     assert problem.field == "spec.backup.barmanObjectStore.wal.compression"
     assert str(problem).startswith(
-        "document 3 (Cluster/pg): spec.backup.barmanObjectStore.wal.compression: '' is not one of ['bzip2',")
+        "document 4 (Cluster/pg): spec.backup.barmanObjectStore.wal.compression: '' is not one of ['bzip2',")
     assert "leave the key out" in problem.message
 
 
@@ -309,7 +309,7 @@ def test_importing_validate_does_not_import_jsonschema():
 
 def test_problem_str_without_index_or_field():
     assert str(Problem(None, "Cluster", "pg", "", "no schema")) == "Cluster/pg: no schema"
-    assert str(Problem(0, "Cluster", "", "metadata.name", "bad")) == "document 0 (Cluster): metadata.name: bad"
+    assert str(Problem(0, "Cluster", "", "metadata.name", "bad")) == "document 1 (Cluster/?): metadata.name: bad"
 
 
 def test_check_documents_indexes_by_stream_position_and_skips_other_objects(trio):
