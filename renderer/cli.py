@@ -249,6 +249,8 @@ def validate(crds, files):
 
     schemas = _schemas(crds)
     problems = [p for index, obj in cnpg_documents(read_inputs(files)) for p in checks.check(obj, schemas, index)]
+    if schemas is None:
+        guard.say("warning", "no --crds: checking admission rules only")
     for problem in problems:
         guard.say("invalid", str(problem))
     if problems:
@@ -259,7 +261,6 @@ def _schemas(directory):
     from renderer import validate as checks
 
     if directory is None:
-        guard.say("warning", "no --crds: checking admission rules only")
         return None
     try:
         return checks.Schemas.from_dir(directory)
