@@ -83,6 +83,18 @@ def about(document: Document) -> Iterator[None]:
         raise
 
 
+def yaml_problem(exc: Exception) -> str:
+    """A YAML error (PyYAML's or ruamel's) as ` at line N: <problem>`, to follow
+    "invalid YAML", never quoting the document: a constructor error quotes the value it
+    could not build (`failed to construct timestamp from "hunter2"`), and the full
+    error text shows the offending line."""
+    mark = getattr(exc, "problem_mark", None)
+    at = f" at line {mark.line + 1}: " if mark is not None else ": "
+    if "Constructor" in type(exc).__name__:
+        return at + "a value cannot be built as its tag says (value not shown; check explicit tags such as !!int)"
+    return at + str(getattr(exc, "problem", None) or "cannot be parsed")
+
+
 @record(frozen=True)
 class Notice:
     """A non-fatal finding, printed on stderr (and returned as a KRM result)."""

@@ -32,7 +32,7 @@ import click
 
 from renderer import guard, yamlcodec
 from renderer.cnpg.meta import GENERATED_FOR
-from renderer.errors import Document, Notice, RenderError
+from renderer.errors import Document, Notice, RenderError, yaml_problem
 
 API_VERSION = "cnpg-render.io/v1"
 KIND = "CnpgBackup"
@@ -143,7 +143,7 @@ def _load_plain(text: str, where: str):
     try:
         return yamlcodec.load(text)
     except yaml.YAMLError as exc:
-        raise RenderError(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise RenderError(where, f"invalid YAML{yaml_problem(exc)}") from None
 
 
 # --- KRM ResourceList ---------------------------------------------------------------
@@ -195,13 +195,15 @@ def _config_name(function_config) -> str:
     annotations = ((function_config or {}).get("metadata") or {}).get("annotations") or {} \
         if isinstance(function_config, dict) else {}
     return next((str(annotations[k]) for k in PATH_ANNOTATIONS if k in annotations), "functionConfig")
+
+
 def _read_resource_list(rt, text: str):
     from ruamel.yaml.error import YAMLError
 
     try:
         rlist = rt.load(text)
     except YAMLError as exc:
-        raise RenderError("stdin", f"invalid ResourceList YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise RenderError("stdin", f"invalid ResourceList YAML{yaml_problem(exc)}") from None
     if not isinstance(rlist, dict) or rlist.get("kind") != "ResourceList":
         raise RenderError("stdin", "expected a config.kubernetes.io/v1 ResourceList")
     if not isinstance(rlist.get("items") or [], list):

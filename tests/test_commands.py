@@ -7,7 +7,7 @@ import json
 import jsonschema
 import yaml
 
-from renderer.report import mask_secrets
+from renderer.report import masked
 from tests.helpers import CNPG_CRDS, CRDS, FIXTURES, REAL, REPO, run_cli
 
 EXAMPLE = REPO / "example"
@@ -64,11 +64,13 @@ def test_diff_colours_only_when_asked():
     assert b"\x1b[" not in run_cli("diff", "--overlay", OVERLAY, MANIFESTS).stdout
 
 
-def test_mask_secrets_covers_block_and_flow_data():
-    text = "kind: Secret\nstringData:\n  a: one\n  b: |\n    two\ndata: {c: three}\nmetadata:\n  name: x\n"
-    masked = mask_secrets(text)
-    assert not {"one", "two", "three"} & set(masked.replace(":", " ").split())
-    assert "name: x" in masked
+def test_masked_reaches_secrets_at_any_depth():
+    secret = {"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "one"}, "data": {"c": "three"}}
+    nested = {"kind": "List", "items": [{"kind": "List", "items": [secret]}, {"kind": "ConfigMap", "data": {"k": "v"}}]}
+    out = masked(nested)
+    assert out["items"][0]["items"][0] == {**secret, "stringData": {"a": "****"}, "data": {"c": "****"}}
+    assert out["items"][1]["data"] == {"k": "v"}, "only Secrets are masked"
+    assert secret["stringData"] == {"a": "one"}, "the input is not changed"
 
 
 def test_plan_table_shows_both_lineages():
