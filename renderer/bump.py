@@ -35,6 +35,7 @@ from pathlib import Path
 from renderer.errors import RenderError
 from renderer.lineage import backup_revision, next_revision, norm
 from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
+from renderer.stream import BOM
 
 
 @dataclass(frozen=True)
@@ -355,9 +356,6 @@ class Text:
     def encode(self, text: str) -> bytes:
         data = text.replace("\n", self.newline).encode("utf-8")
         return BOM + data if self.bom else data
-
-
-BOM = b"\xef\xbb\xbf"
 
 
 def _read(path: str) -> Text:
