@@ -247,25 +247,17 @@ def validate(crds, files):
     from renderer import validate as checks
     from renderer.render import cnpg_documents
 
-    schemas = _schemas(crds)
-    problems = [p for index, obj in cnpg_documents(read_inputs(files)) for p in checks.check(obj, schemas, index)]
+    try:
+        schemas = checks.Schemas.from_dir(crds) if crds is not None else None
+        problems = [p for index, obj in cnpg_documents(read_inputs(files)) for p in checks.check(obj, schemas, index)]
+    except checks.CrdError as exc:
+        raise RenderError(f"--crds {crds}", str(exc)) from None
     if schemas is None:
         guard.say("warning", "no --crds: checking admission rules only")
     for problem in problems:
         guard.say("invalid", str(problem))
     if problems:
         sys.exit(1)
-
-
-def _schemas(directory):
-    from renderer import validate as checks
-
-    if directory is None:
-        return None
-    try:
-        return checks.Schemas.from_dir(directory)
-    except ValueError as exc:
-        raise RenderError(directory, str(exc)) from None
 
 
 @main.command("last-error")

@@ -34,6 +34,7 @@ from renderer.cnpg import meta, rules
 from renderer.errors import Document
 
 __all__ = [
+    "CrdError",
     "Problem",
     "Schemas",
     "STATIC_CEL_RULES",
@@ -45,6 +46,11 @@ __all__ = [
 ]
 
 CNPG_GROUPS = frozenset({meta.API_GROUP, meta.PLUGIN_API_GROUP})
+
+
+class CrdError(ValueError):
+    """A CRD that cannot be used (unreadable, oddly shaped, not a valid schema), named by
+    file and field: the CLI reports it as one line, not as a crash halfway through."""
 
 
 @dataclass(frozen=True)
@@ -120,28 +126,27 @@ class Schemas:
 
         Files may hold one CRD, several documents, or a `v1/List` (what `kubectl get crd
         -o yaml` prints); other documents are ignored. A directory without any CRD is an
-        error, because validating against nothing would pass everything.
+        error, because validating against nothing would pass everything; so is a CRD we
+        cannot read, named by its file and field.
         """
         directory = Path(directory)
         files = sorted(p for p in directory.iterdir()
                        if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
-        schemas = cls.from_documents(doc for path in files for doc in _load_file(path))
-        if not schemas._schemas:
-            raise ValueError(f"{directory}: no CustomResourceDefinition found")
-        return schemas
+        found: dict[tuple[str, str], dict] = {}
+        for path in files:
+            try:
+                found.update(cls.from_documents(_load_file(path))._schemas)
+            except CrdError as err:
+                raise CrdError(f"{path}: {err}") from None
+        if not found:
+            raise CrdError(f"{directory}: no CustomResourceDefinition found")
+        return cls(found)
 
     @classmethod
     def from_documents(cls, docs: Iterable[Any]) -> Schemas:
-        """Collect the schemas of the CRDs among `docs` (List items included)."""
-        found = {}
-        for crd in _crds(docs):
-            spec = crd.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
-            for version in spec.get("versions") or []:
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if kind and schema:
-                    found[(f"{spec.get('group')}/{version.get('name')}", kind)] = schema
-        return cls(found)
+        """Collect the schemas of the CRDs among `docs` (List items included); ValueError
+        names the CRD and field when one is not shaped as the API server requires."""
+        return cls({key: schema for crd in _crds(docs) for key, schema in _served_schemas(crd)})
 
     def covers(self, obj: dict) -> bool:
         """True when a schema for the object's apiVersion and kind was loaded."""
@@ -155,12 +160,20 @@ class Schemas:
         return self._schemas[_gvk(obj)]
 
     def _validator(self, obj: dict) -> Any:
+        """The compiled schema of the object's kind, checked against JSON Schema's own
+        rules first (an odd CRD is one line naming it, not a crash halfway through)."""
         key = _gvk(obj)
         if key not in self._validators:
-            from jsonschema import Draft7Validator
+            from jsonschema import Draft7Validator, SchemaError
 
-            self._validators[key] = Draft7Validator(
-                _to_json_schema(self._schemas[key]), format_checker=_format_checker())
+            schema = _to_json_schema(self._schemas[key])
+            try:
+                Draft7Validator.check_schema(schema)
+            except SchemaError as err:
+                where = _field(err.absolute_path)
+                raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: "
+                                 f"{where or 'openAPIV3Schema'}: {_one_line(err.message)}") from None
+            self._validators[key] = Draft7Validator(schema, format_checker=_format_checker())
         return self._validators[key]
 
 
@@ -185,8 +198,60 @@ def _load_file(path: Path) -> list[Any]:
         if path.suffix == ".json":
             return [json.loads(text)]
         return list(yaml.load_all(text, Loader=_CrdLoader))
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        raise ValueError(f"{path}: cannot read: {_one_line(str(err))}") from err
+    except (OSError, ValueError, yaml.YAMLError, RecursionError) as err:
+        raise CrdError(f"cannot read: {_one_line(str(err))}") from err
+
+
+def _served_schemas(crd: dict) -> Iterator[tuple[tuple[str, str], dict]]:
+    """((apiVersion, kind), openAPIV3Schema) per version of a CRD; ValueError naming the
+    field when the CRD is not shaped as the API server requires."""
+    name = _dig(crd, "metadata", "name")
+    where = f"CustomResourceDefinition {name if isinstance(name, str) else '?'}"
+    spec = crd.get("spec")
+    versions = spec.get("versions") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(spec.get("names", {}), dict) or not isinstance(versions, list):
+        raise CrdError(f"{where}: spec, spec.names and spec.versions must be a mapping, a mapping and a list")
+    group, kind = spec.get("group"), _dig(spec, "names", "kind")
+    for i, version in enumerate(versions):
+        schema = _dig(version, "schema", "openAPIV3Schema")
+        if schema is None:
+            continue
+        problem = _schema_shape(schema, f"spec.versions[{i}].schema.openAPIV3Schema")
+        if problem:
+            raise CrdError(f"{where}: {problem}")
+        if isinstance(kind, str) and isinstance(group, str) and isinstance(version.get("name"), str):
+            yield (f"{group}/{version['name']}", kind), schema
+
+
+_SUB_SCHEMAS = ("items", "additionalProperties", "not")
+# Real CRDs nest schemas about 12 deep (CNPG, kube-prometheus-stack); the walks below recurse.
+MAX_SCHEMA_DEPTH = 64
+
+
+def _schema_shape(node: Any, path: str) -> str | None:
+    """Where a schema is not the structure `_to_json_schema` and the checks walk (a
+    mapping whose properties, items, allOf… are schemas, nested at most
+    MAX_SCHEMA_DEPTH deep), or None. Iterative, so the check itself cannot overflow."""
+    pending = [(node, path, 0)]
+    while pending:
+        node, path, depth = pending.pop()
+        if not isinstance(node, dict):
+            return f"{path}: must be a mapping (a schema)"
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"{path}: schemas nested more than {MAX_SCHEMA_DEPTH} deep"
+        for key in ("properties", "patternProperties"):
+            if key in node:
+                if not isinstance(node[key], dict):
+                    return f"{path}.{key}: must be a mapping of schemas"
+                pending += [(sub, f"{path}.{key}.{name}", depth + 1) for name, sub in node[key].items()]
+        pending += [(node[key], f"{path}.{key}", depth + 1) for key in _SUB_SCHEMAS
+                    if key in node and not isinstance(node[key], bool)]
+        for key in ("allOf", "anyOf", "oneOf"):
+            if key in node:
+                if not isinstance(node[key], list):
+                    return f"{path}.{key}: must be a list of schemas"
+                pending += [(sub, f"{path}.{key}[{i}]", depth + 1) for i, sub in enumerate(node[key])]
+    return None
 
 
 def _crds(docs: Iterable[Any]) -> Iterator[dict]:
