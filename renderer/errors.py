@@ -7,9 +7,6 @@ reading the message text back."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from renderer.records import record
 
 
@@ -71,16 +68,21 @@ class RenderError(Exception):
         self.document = document if document is not None else (where if isinstance(where, Document) else None)
 
 
-@contextmanager
-def about(document: Document) -> Iterator[None]:
+class about:  # noqa: N801 - used as `with about(document):`, like a contextmanager
     """Failures raised inside are about `document`: one located at an overlay line
-    (a lineage collision, a failing patch) still names the Cluster it concerns."""
-    try:
-        yield
-    except RenderError as error:
-        if error.document is None:
-            error.document = document
-        raise
+    (a lineage collision, a failing patch) still names the Cluster it concerns. A class,
+    not @contextmanager: contextlib is not worth importing on the render path for it."""
+
+    def __init__(self, document: Document):
+        self.document = document
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if isinstance(error, RenderError) and error.document is None:
+            error.document = self.document
+        return False
 
 
 def yaml_problem(exc: Exception) -> str:

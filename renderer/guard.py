@@ -22,14 +22,19 @@ import functools
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING
 
 from renderer.errors import Notice, RenderError
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:  # annotations only: the render path imports this module
+    from collections.abc import Callable, Iterable
+    from typing import Any, NoReturn, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+# Compiled on first use (re caches it): most renders print no line at all.
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
 # What the last-error file says about the failing run; `note` adds to it.
 _run: dict[str, str] = {}
 
@@ -42,7 +47,7 @@ def one_line(text: str) -> str:
     """`text` escaped as Python escapes strings, for line breaks and every other
     character that can move the cursor, hide text or reverse it: a Cluster named
     "x\\ncnpg-render: error: ..." cannot forge a second line."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
+    return re.sub(_CONTROL, lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
 def clean(text: str) -> str:

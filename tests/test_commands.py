@@ -134,3 +134,30 @@ def test_validate_reads_crds_from_a_kubectl_list(tmp_path):
     (tmp_path / "crds.yaml").write_text(pyyaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": crds}))
     rendered = run_cli("render", "--overlay", OVERLAY, MANIFESTS).stdout
     assert run_cli("validate", "--crds", str(tmp_path), stdin=rendered).returncode == 0
+
+
+def test_diff_exits_as_diff_does(tmp_path):
+    """0: render changes nothing; 1: it changes something (shown); 2: trouble."""
+    none = tmp_path / "none.yaml"
+    none.write_text("credentials: {}\n")
+    same = run_cli("diff", "--overlay", str(none), MANIFESTS)
+    assert (same.returncode, same.stdout) == (0, b"")
+    assert run_cli("diff", "--overlay", OVERLAY, MANIFESTS).returncode == 1
+    assert run_cli("diff", "--overlay", str(tmp_path / "missing.yaml"), MANIFESTS).returncode == 2
+
+
+def test_documents_are_counted_alike_everywhere(tmp_path):
+    """diff, validate, warnings and errors name the same document the same way: the
+    second document of the stream is `document 2`, in every channel."""
+    stream = (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+              b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: shop-cnpg-main\n  namespace: shop\n"
+              b"  labels: {app.kubernetes.io/instance: shop}\nspec:\n  instances: 1\n  backup: {retentionPolicy: 3 days}\n")
+    manifests = tmp_path / "m.yaml"
+    manifests.write_bytes(stream)
+    diff = run_cli("diff", "--overlay", OVERLAY, str(manifests))
+    assert b"--- input: document 2 (Cluster/shop-cnpg-main)" in diff.stdout
+    assert b"warning: document 2 (Cluster/shop-cnpg-main): replaced spec.backup" in diff.stderr
+    validate = run_cli("validate", str(manifests))
+    assert b"invalid: document 2 (Cluster/shop-cnpg-main): spec.backup.retentionPolicy" in validate.stderr
+    twice = run_cli("render", "--overlay", OVERLAY, stdin=stream + b"---\n" + stream.split(b"---\n")[1])
+    assert b"error: document 3 (Cluster/shop-cnpg-main): the same Cluster is also document 2 " in twice.stderr
