@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: venv
-	$(BIN)/cnpg-render render --overlay example/overlay.yaml --release demo example/manifests.yaml
+	$(BIN)/cnpg-render render --overlay example/overlay.yaml example/manifests.yaml
 
 # Real parts for the object-store/restore tests: PostgreSQL 15 (apt) and the
 # barman-cloud tools in .tools/barman-venv. Both scripts are no-ops when present.

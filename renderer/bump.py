@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from renderer.errors import RenderError
-from renderer.lineage import backup_revision, next_revision, norm
+from renderer.lineage import backup_revision, next_revision
 from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
 from renderer.stream import BOM
 
@@ -103,10 +103,6 @@ def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> P
     """`picks`: per matched Cluster (name, newest restorable revision or None, next unused)."""
     if not picks:
         raise RenderError(f"cnpg.{entry.name}", "matches no Cluster in the manifests, so the store cannot be read")
-    for cluster, newest, _ in picks:
-        if newest is None:
-            raise RenderError("--check-store", f"Cluster {cluster}: no lineage of it in the store holds a completed "
-                                               "base backup: there is nothing to restore from")
     if len({(n, u) for _, n, u in picks}) != 1:
         seen = ", ".join(f"{c}: reads \"{n}\" writes \"{u}\"" for c, n, u in picks)
         raise RenderError("--check-store", f"the Clusters of cnpg.{entry.name} need different revisions ({seen}): "
@@ -118,9 +114,8 @@ def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> P
     except RenderError:
         written = None
     if written is not None and written != newest:
-        notes = (f"the overlay writes to revision \"{written}\", but the newest lineage holding a completed base "
-                 f"backup is \"{newest}\": the next restore reads \"{newest}\" (WAL written after that backup to "
-                 "a lineage without one cannot be restored)",)
+        notes = (f"the overlay writes to revision \"{written}\", but the newest restorable lineage is \"{newest}\": "
+                 f"the next restore reads \"{newest}\"",)
     return _plan(entry, newest, unused, notes)
 
 
@@ -319,29 +314,37 @@ def summary(entry_name: str, plan: Plan) -> str:
     return f"cnpg.{entry_name}: the next restore reads {read} and writes revision {_show(plan.derived_backups)}"
 
 
-def store_picks(paths: list[str], name: str, buf, context) -> list[tuple[str, str | None, str]]:
-    """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, newest lineage
-    holding a completed base backup or None, next unused revision), read from the store
-    its backups write to — the same plans a render makes, asked of the store."""
+def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None = None) -> list[tuple[str, str | None, str]]:
+    """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, revision the
+    next restore reads, revision it writes) — the plan of that restore, resolved and
+    judged against the store exactly as `render --check-store` would; refused as render
+    would refuse it (nothing restorable, newer writes that would be lost, another database)."""
     import dataclasses
 
     from renderer import gather
     from renderer import overlay as overlay_model
-    from renderer.facts import newest_restorable, next_unused
+    from renderer.facts import Facts
+    from renderer.judge import judge
+    from renderer.lineage import as_restore
     from renderer.render import prepare
+    from renderer.resolve import resolve
 
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
-    plans = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context).planned.plans
-    stores = gather.inspect_stores(plans)
+    prepared = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context)
+    plans = [as_restore(p) for p in prepared.planned.plans]
+    options = gather.FactOptions(check_store=True, ca_bundle=ca_bundle)
+    facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))
     picks = []
     for plan in plans:
-        side = plan.backup
-        state = stores[norm(side.destination_path)]
+        state = facts.store(plan.backup.destination_path)
         if not state.checked:
             raise RenderError("--check-store", f"{state.destination_path} was not checked: {state.reason}")
-        newest = newest_restorable(state, side.base)
-        picks.append((plan.cluster.id, newest, next_unused(state, side.base, () if newest is None else (newest,))))
+        settled = resolve(plan, facts)
+        refusal = judge(settled, facts).refusal()
+        if refusal is not None:
+            raise refusal
+        picks.append((plan.cluster.id, settled.recovery.revision, settled.backup.revision))
     return picks
 
 

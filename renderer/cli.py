@@ -123,6 +123,10 @@ def render_inputs(command):
     return click.argument("files", nargs=-1, metavar="[FILE|-]...")(command)
 
 
+ca_bundle_option = click.option("--ca-bundle", metavar="FILE", help="CA bundle (PEM) for --check-store when the "
+                                "overlay's endpointCA names a Secret that only the cluster holds.")
+
+
 def facts_options(command):
     """--check-store, --live, --live-kubectl, --context, --allow-lineage-change (renderer.gather)."""
     options = [
@@ -135,6 +139,7 @@ def facts_options(command):
         click.option("--context", "kube_context", metavar="NAME", help="kube context for --live-kubectl."),
         click.option("--allow-lineage-change", is_flag=True, help="Let a running Cluster's backup lineage change "
                      "(warns: point-in-time recovery has a gap until the next base backup)."),
+        ca_bundle_option,
     ]
     for option in reversed(options):
         command = option(command)
@@ -188,23 +193,30 @@ def diff(overlays, release, namespace, color, files, **facts):
 @main.command()
 @render_inputs
 @click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--exit-code", "exit_code", is_flag=True, help="For CI, with --check-store or --live: exit 0 when "
+              "every verdict is safe, 2 when a render would be refused, 3 when something could not be checked.")
 @facts_options
-def plan(overlays, release, namespace, output, files, **facts):
-    """One row per Cluster: mode, the lineage it reads and writes, revisions, schedules.
+def plan(overlays, release, namespace, output, exit_code, files, **facts):
+    """One row per Cluster: mode, release, the lineage it reads and writes, revisions, schedules.
 
-    With --check-store (and --live): the lineages found, backups, the verdict and the
-    revisions that would be safe; unsafe Clusters are shown, not refused."""
-    from renderer.report import facts_table, plan_rows, plan_table
+    With --check-store (and --live): the lineages found, their database (system id),
+    the newest recoverable point, the verdict and the revisions that would be safe;
+    unsafe Clusters are shown, not refused."""
+    from renderer.report import exit_code as verdicts_exit, facts_table, plan_rows, plan_table
 
+    if exit_code and not (facts["check_store"] or facts["live"] is not None or facts["live_kubectl"]):
+        raise RenderError("--exit-code", "needs verdicts: add --check-store (and --live FILE or --live-kubectl)")
     rendered = run_render(overlays, release, namespace, files, facts, collect=True)
     rows = plan_rows(rendered)
     if output == "json":
         import json
 
         guard.emit([json.dumps(rows, indent=2), "\n"])
-        return
-    tables = [plan_table(rows)] + (["", facts_table(rows)] if any("facts" in row for row in rows) else [])
-    guard.emit(f"{table}\n" for table in tables)
+    else:
+        tables = [plan_table(rows)] + (["", facts_table(rows)] if any("facts" in row for row in rows) else [])
+        guard.emit(f"{table}\n" for table in tables)
+    if exit_code:
+        sys.exit(verdicts_exit(rows))
 
 
 @main.command()
@@ -212,10 +224,11 @@ def plan(overlays, release, namespace, output, files, **facts):
 @overlay_option
 @click.option("--check-store", is_flag=True, help="Let the object store decide: read the newest lineage holding a "
               "completed base backup (refuse when there is none), write the next unused revision. Needs the manifests.")
+@ca_bundle_option
 @release_option
 @namespace_option
 @click.argument("files", nargs=-1, metavar="[FILE|-]...")
-def bump(name, overlays, check_store, release, namespace, files):
+def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
     """Edit the overlay for the next restore of entry NAME (in place, comments kept).
 
     Sets mode: recovery, the recovery revision to the lineage written now and the
@@ -228,9 +241,10 @@ def bump(name, overlays, check_store, release, namespace, files):
     if check_store:
         from renderer.transform import Context
 
-        picks = bumping.store_picks(paths, name, read_inputs(files), Context(release=release, namespace=namespace))
-    elif files:
-        raise RenderError(files[0], "manifests are read only with --check-store")
+        picks = bumping.store_picks(paths, name, read_inputs(files), Context(release=release, namespace=namespace),
+                                    ca_bundle)
+    elif files or ca_bundle:
+        raise RenderError(files[0] if files else "--ca-bundle", "is read only with --check-store")
     lines, plan = bumping.bump(paths, name, picks)
     guard.emit(f"{line}\n" for line in [*lines, bumping.summary(name, plan)])
 

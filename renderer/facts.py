@@ -12,9 +12,9 @@ from typing import Mapping
 
 from renderer.errors import RenderError
 from renderer.find import Found
-from renderer.lineage import norm, number, revision_of
+from renderer.lineage import norm
 from renderer.live import LiveCluster
-from renderer.objectstore import LineageState, StoreState
+from renderer.objectstore import StoreState
 from renderer.records import record
 
 NO_FACTS = ("pass --check-store (reads the object store) and, if the Cluster is running, "
@@ -39,30 +39,3 @@ class Facts:
 
     def store(self, destination_path: str) -> StoreState | None:
         return None if self.stores is None else self.stores.get(norm(destination_path))
-
-
-def numbered(state: StoreState, base: str) -> dict[int, LineageState]:
-    """The lineages of `base` in a store, by revision number."""
-    out = {}
-    for name, lineage in state.lineages.items():
-        n = number(revision_of(name, base))
-        if n is not None:
-            out[n] = lineage
-    return out
-
-
-def revision_text(n: int) -> str:
-    return "" if n == 0 else str(n)
-
-
-def newest_restorable(state: StoreState, base: str) -> str | None:
-    """The highest revision of `base` whose lineage holds a completed base backup."""
-    found = [n for n, lineage in numbered(state, base).items() if lineage.completed]
-    return revision_text(max(found)) if found else None
-
-
-def next_unused(state: StoreState, base: str, also: tuple[str, ...] = ()) -> str:
-    """One past the highest revision of `base` present in the store (or in `also`);
-    "" when there is none at all."""
-    used = set(numbered(state, base)) | {n for n in map(number, also) if n is not None}
-    return revision_text(max(used) + 1) if used else ""

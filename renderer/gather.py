@@ -6,13 +6,19 @@ boto3 is imported only when a store is listed."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from dataclasses import dataclass
+from typing import Callable
 
 from renderer.errors import RenderError
 from renderer.facts import Facts
-from renderer.lineage import Plan, norm
+from renderer.lineage import Plan, Side, norm
 from renderer.objectstore import ObjectStoreError, S3Access, StoreState
+
+# Looks up a Secret of the rendered stream: (namespace, name) -> its values, or None.
+SecretLookup = Callable[[str | None, str], "dict[str, str] | None"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class FactOptions:
     live_kubectl: bool = False
     kube_context: str | None = None
     allow_lineage_change: bool = False
+    ca_bundle: str | None = None  # for an endpointCA Secret only the cluster holds
 
     @property
     def any(self) -> bool:
@@ -41,6 +48,8 @@ def check_options(options: FactOptions, files: tuple[str, ...]) -> None:
                                       "or write the live state to a file and pass --live FILE")
     if options.allow_lineage_change and options.live is None and not options.live_kubectl:
         raise RenderError("--allow-lineage-change", "only applies with --live FILE or --live-kubectl")
+    if options.ca_bundle is not None and not options.check_store:
+        raise RenderError("--ca-bundle", "is the CA for --check-store, which was not given")
 
 
 def read_live(options: FactOptions):
@@ -66,46 +75,97 @@ def read_live(options: FactOptions):
         raise RenderError(f"--live {options.live}", "the live state is not UTF-8 text") from None
 
 
-def access_for(credential) -> S3Access | None:
+def access_for(credential, ca: tuple[str, str] | None = None) -> S3Access | None:
     """How to reach a store from the overlay's credential: inline keys as they are,
     existingSecret and inheritFromIAMRole through the standard AWS chain (environment,
-    profile, instance role) of whoever runs the render. None: not an S3 credential."""
+    profile, instance role) of whoever runs the render; `ca` is (PEM file, where it
+    came from) as CNPG's endpointCA gives it. None: not an S3 credential."""
     if credential is None or getattr(credential, "type", "s3") != "s3":
         return None
     keys = {}
     if credential.access_key is not None and credential.secret_key is not None:
         keys = {"access_key_id": credential.access_key.reveal(), "secret_access_key": credential.secret_key.reveal()}
-    return S3Access(endpoint_url=credential.url, region=credential.region, **keys)
+    bundle, source = ca if ca else (None, None)
+    return S3Access(endpoint_url=credential.url, region=credential.region, ca_bundle=bundle, ca_source=source, **keys)
 
 
-def inspect_stores(plans: list[Plan]) -> dict[str, StoreState]:
-    """Every destinationPath the plans read or write, listed once each."""
-    from renderer import objectstore
+class CaSource:
+    """Where the store check finds an endpoint's CA, as CNPG has it: the overlay's
+    inline PEM, the Secret its `endpointCA` names (in the manifests, else read with
+    kubectl under --live-kubectl), else `--ca-bundle FILE`. A named Secret found
+    nowhere fails closed: listing without the CA would not be what CNPG does."""
 
-    wanted: dict[str, tuple[str, object]] = {}
+    def __init__(self, options: FactOptions, lookup: SecretLookup, directory: str):
+        self.options, self.lookup, self.directory = options, lookup, directory
+
+    def for_side(self, plan: Plan, side: Side) -> tuple[str, str] | None:
+        ca = getattr(side.credential, "endpoint_ca", None)
+        if ca is None:
+            return None
+        if ca.pem is not None:
+            return self._file(ca.pem), "the overlay's inline endpointCA"
+        namespace = plan.cluster.namespace
+        found = (self.lookup(namespace, ca.name) or {}).get(ca.key)
+        if found is not None:
+            return self._file(found), f"endpointCA Secret {ca.name} (key {ca.key}) in the manifests"
+        if self.options.ca_bundle is not None:
+            return self.options.ca_bundle, f"--ca-bundle {self.options.ca_bundle}"
+        if self.options.live_kubectl:
+            return self._file(self._kubectl(namespace, ca.name, ca.key)), \
+                f"endpointCA Secret {namespace}/{ca.name} (key {ca.key}), read with kubectl"
+        raise RenderError("--check-store", f"{side.destination_path}: endpointCA names Secret {ca.name} (key {ca.key}), "
+                                           "which is not in the manifests: pass --ca-bundle FILE with that CA, or "
+                                           "--live-kubectl to read the Secret from the cluster")
+
+    def _file(self, pem: str) -> str:
+        fd, path = tempfile.mkstemp(suffix=".pem", dir=self.directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(pem)
+        return path
+
+    def _kubectl(self, namespace: str | None, name: str, key: str) -> str:
+        from renderer import live
+
+        try:
+            return live.read_secret_key(namespace, name, key, self.options.kube_context)
+        except live.LiveReadError as exc:
+            raise RenderError("--live-kubectl", str(exc)) from None
+
+
+def inspect_stores(plans: list[Plan], options: FactOptions | None = None,
+                   lookup: SecretLookup | None = None) -> dict[str, StoreState]:
+    """Every destinationPath the plans read or write, listed once each, and only the
+    lineages of the serverName bases the plans name there."""
+    wanted: dict[str, tuple[Plan, Side, set[str]]] = {}
     for plan in plans:
         for side in (plan.backup, plan.recovery):
             if side is not None:
-                wanted.setdefault(norm(side.destination_path), (side.destination_path, side.credential))
-    states = {}
-    for key in sorted(wanted):
-        destination, credential = wanted[key]
-        access = access_for(credential)
-        reason = objectstore.unsupported_reason(destination)
-        if access is None and reason is None:
-            reason = ("the chart's own store, whose credentials are not in the overlay" if credential is None
-                      else f"a {getattr(credential, 'type', '?')} credential cannot list an S3 path")
-        if reason:
-            states[key] = StoreState(destination, {}, checked=False, reason=reason)
-            continue
-        try:
-            states[key] = objectstore.inspect(destination, access)
-        except ObjectStoreError as exc:
-            raise RenderError("--check-store", str(exc)) from None
-    return states
+                wanted.setdefault(norm(side.destination_path), (plan, side, set()))[2].add(side.base)
+    with tempfile.TemporaryDirectory(prefix="cnpg-render-ca-") as directory:
+        cas = CaSource(options or FactOptions(check_store=True), lookup or (lambda ns, name: None), directory)
+        return {key: _inspect(plan, side, bases, cas) for key, (plan, side, bases) in sorted(wanted.items())}
 
 
-def gather(plans: list[Plan], options: FactOptions) -> Facts:
+def _inspect(plan: Plan, side: Side, bases: set[str], cas: CaSource) -> StoreState:
+    from renderer import objectstore
+    from renderer.lineage import number, revision_of
+
+    destination, credential = side.destination_path, side.credential
+    reason = objectstore.unsupported_reason(destination)
+    if reason is None and access_for(credential) is None:
+        reason = ("the chart's own store, whose credentials are not in the overlay" if credential is None
+                  else f"a {getattr(credential, 'type', '?')} credential cannot list an S3 path")
+    if reason:
+        return StoreState(destination, {}, checked=False, reason=reason)
+    access = access_for(credential, cas.for_side(plan, side))
+    try:
+        return objectstore.inspect(destination, access,
+                                   lambda name: any(number(revision_of(name, base)) is not None for base in bases))
+    except ObjectStoreError as exc:
+        raise RenderError("--check-store", str(exc)) from None
+
+
+def gather(plans: list[Plan], options: FactOptions, lookup: SecretLookup | None = None) -> Facts:
     """The facts the options ask for, about the sides the plans name."""
-    stores = inspect_stores(plans) if options.check_store else None
+    stores = inspect_stores(plans, options, lookup) if options.check_store else None
     return Facts(live=read_live(options), stores=stores, allow_lineage_change=options.allow_lineage_change)

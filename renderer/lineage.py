@@ -20,7 +20,7 @@ import dataclasses
 
 from renderer import providers
 from renderer.errors import Notice, RenderError
-from renderer.find import Found
+from renderer.find import INSTANCE_LABEL, Found
 from renderer.overlay.model import AUTO_REVISION, Credential, Entry, Overlay
 from renderer.records import record
 
@@ -104,7 +104,11 @@ class Release:
     """The release in the default destinationPath, and where it came from (plan shows it)."""
 
     name: str
-    origin: str  # "overlay (o.yaml:3: cnpg.main.release)", "--release", "label app.kubernetes.io/instance"
+    source: str  # "overlay", "--release" or "label"
+    where: str | None = None  # the overlay line, or the label's key
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.source}{': ' + self.where if self.where else ''})"
 
 
 @record(frozen=True)
@@ -157,11 +161,11 @@ def _release(entry: Entry, cluster: Found, flag: str | None) -> tuple[Release | 
         if flag is not None and flag != entry.release:
             notices.append(Notice(cluster.where, f"--release {flag} is not used: {entry.where('release')} pins "
                                                  f"release {entry.release} (the lineage's destinationPath)"))
-        return Release(entry.release, f"overlay ({entry.where('release')})"), notices
+        return Release(entry.release, "overlay", str(entry.where("release"))), notices
     if flag:
         return Release(flag, "--release"), []
     label = cluster.instance_label
-    return (Release(label, "label app.kubernetes.io/instance"), []) if label else (None, [])
+    return (Release(label, "label", INSTANCE_LABEL), []) if label else (None, [])
 
 
 def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, release: Release | None) -> Side | None:
@@ -247,11 +251,14 @@ def settle(plan: Plan, recovery: str | None = None, backups: str | None = None,
                                           resolutions=plan.resolutions + resolutions))
 
 
-def reopen(plan: Plan) -> Plan:
-    """The plan with both revisions open as `auto` (bump --check-store asks the store)."""
-    sides = {name: dataclasses.replace(side, revision=None, how=AUTO)
-             for name, side in (("backup", plan.backup), ("recovery", plan.recovery)) if side is not None}
-    return dataclasses.replace(plan, **sides)
+def as_restore(plan: Plan) -> Plan:
+    """The plan of this Cluster's next restore, both revisions open: read the series its
+    backups write to, write the next revision (what `bump --check-store` asks the store)."""
+    side = plan.backup
+    entry = dataclasses.replace(plan.entry, mode="recovery")
+    return dataclasses.replace(plan, entry=entry, recovery=dataclasses.replace(side, revision=None, how=AUTO),
+                               backup=dataclasses.replace(side, revision=None, how=AUTO), shared_folder=False,
+                               resolutions=(), notices=())
 
 
 def _collision(plan: Plan) -> Plan:

@@ -48,6 +48,7 @@ class LiveCluster:
     # The lineage it was bootstrapped from (spec.bootstrap.recovery.source), if any.
     recovery_destination_path: str | None = None
     recovery_server_name: str | None = None
+    system_id: str | None = None  # status.systemID: the PostgreSQL system it runs
 
 
 def _group(api_version: str) -> str:
@@ -138,6 +139,8 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     spec = obj.get("spec") or {}
     annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
     recovered = dict(zip(("recovery_destination_path", "recovery_server_name"), recovery_source(obj, stores)))
+    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    recovered["system_id"] = str(status["systemID"]) if status.get("systemID") else None
     store = (spec.get("backup") or {}).get("barmanObjectStore")
     if isinstance(store, dict):
         return LiveCluster(namespace, name, store.get("destinationPath"), store.get("serverName") or name,
@@ -165,6 +168,11 @@ def _kubectl_get(resource: str, context: str | None, kubectl: str) -> str:
     cmd = [kubectl, "get", resource, "-A", "-o", "yaml"]
     if context:
         cmd += ["--context", context]
+    return _run_kubectl(cmd, resource)
+
+
+def _run_kubectl(cmd: list[str], resource: str) -> str:
+    kubectl = cmd[0]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=KUBECTL_TIMEOUT, check=False)
     except FileNotFoundError:
@@ -190,3 +198,21 @@ def read_kubectl(context: str | None = None, kubectl: str = "kubectl") -> list[L
         stores_text = _kubectl_get("objectstores.barmancloud.cnpg.io", context, kubectl)
         clusters = parse_live(text + "\n---\n" + stores_text)
     return clusters
+
+
+def read_secret_key(namespace: str | None, name: str, key: str, context: str | None = None,
+                    kubectl: str = "kubectl") -> str:
+    """One key of a Secret, read with kubectl (the store check's endpointCA); the value
+    is a CA certificate, never a credential."""
+    import base64
+
+    resource = f"secret {namespace}/{name}" if namespace else f"secret {name}"
+    escaped = key.replace(".", "\\.")  # jsonpath: a dot inside a key name is escaped
+    cmd = [kubectl, "get", "secret", name, "-o", f"jsonpath={{.data.{escaped}}}"]
+    cmd += ["-n", namespace] if namespace else []
+    cmd += ["--context", context] if context else []
+    text = _run_kubectl(cmd, resource)
+    try:
+        return base64.b64decode(text, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise LiveReadError(f"kubectl get {resource}: key {key} is missing or not a PEM text") from None

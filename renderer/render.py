@@ -35,6 +35,22 @@ class Prepared:
     docs: list[tuple[int, object]]  # the parsed candidate documents
     planned: Planned
 
+    def secret(self, namespace: str | None, name: str) -> dict[str, str] | None:
+        """The values of Secret `name` if the stream holds it (stringData over data,
+        base64 decoded); None otherwise. For the store check's endpointCA only: it
+        parses just the documents whose text names the Secret."""
+        from renderer.find import is_list
+
+        needle = name.encode()
+        for chunk in self.chunks:
+            if needle not in chunk.data or b"Secret" not in chunk.data:
+                continue
+            obj = _load(chunk)
+            for item in obj["items"] if is_list(obj) else [obj]:
+                if _is_secret(item, namespace, name, self.planned.namespace):
+                    return _secret_values(item)
+        return None
+
 
 @record
 class Rendered:
@@ -66,6 +82,25 @@ def finish(prepared: Prepared, facts: Facts | None = None, collect: bool = False
 def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
     """A render without facts (the plain path Helm and ArgoCD run)."""
     return finish(prepare(buf, overlay, context))
+
+
+def _is_secret(obj, namespace: str | None, name: str, default_namespace: str | None) -> bool:
+    meta = obj.get("metadata") if isinstance(obj, dict) and obj.get("kind") == "Secret" else None
+    return isinstance(meta, dict) and meta.get("name") == name and \
+        (meta.get("namespace") or default_namespace) in (namespace, None)
+
+
+def _secret_values(secret: dict) -> dict[str, str]:
+    import base64
+
+    values = {}
+    for key, value in (secret.get("data") or {}).items():
+        try:
+            values[str(key)] = base64.b64decode(str(value)).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            continue  # not text: no CA bundle
+    values.update({str(k): str(v) for k, v in (secret.get("stringData") or {}).items()})
+    return values
 
 
 def _may_be_target(chunk: stream.Chunk) -> bool:

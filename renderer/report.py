@@ -97,7 +97,8 @@ def plan_rows(rendered: Rendered) -> list[dict]:
         rows.append({
             "cluster": plan.cluster.id,
             "mode": plan.entry.mode,
-            "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.origin},
+            "release": None if plan.release is None else {"name": plan.release.name, "from": plan.release.source,
+                                                          "where": plan.release.where},
             "recoverySource": _side(plan.recovery),
             "backupTarget": _side(plan.backup),
             "recoveryRevision": plan.recovery.revision if plan.recovery else None,
@@ -115,12 +116,23 @@ def _facts(v, plan) -> dict | None:
     if v is None:
         return None
     return {
-        "live": v.live, "verdict": v.code, "verdictText": v.text,
-        "problems": [p.what for p in v.problems],
+        "live": v.live, "verdict": v.code, "verdictText": v.text, "safe": v.safe,
+        "problems": [{"code": p.code, "what": p.what, "where": str(p.where), "fix": p.fix} for p in v.problems],
+        "warnings": v.warnings,
+        "systemID": v.system_id, "newestRecoverablePoint": v.point,
         "resolved": [{"side": r.side, "revision": r.revision, "how": r.how} for r in plan.resolutions],
         "lineagesFound": v.lineages, "recoveryLineage": v.sides.get("recovery"), "backupLineage": v.sides.get("backups"),
         "suggested": {"recoveryRevision": v.suggested.get("recovery"), "backupRevision": v.suggested.get("backups")},
     }
+
+
+def exit_code(rows: list[dict]) -> int:
+    """`plan --exit-code` for CI: 0 every verdict safe, 2 a render would be refused,
+    3 nothing refused but something was not checked (1 stays the error exit)."""
+    verdicts = [row.get("facts") for row in rows]
+    if any(f is None or f["problems"] for f in verdicts):
+        return 2
+    return 0 if all(f["safe"] for f in verdicts) else 3
 
 
 def _side(side) -> dict | None:
@@ -128,9 +140,10 @@ def _side(side) -> dict | None:
 
 
 def plan_table(rows: list[dict]) -> str:
-    header = ["CLUSTER", "MODE", "READS FROM (recovery)", "WRITES TO (backups)", "REVISIONS r/b", "SCHEDULES", "WARNINGS"]
+    header = ["CLUSTER", "MODE", "RELEASE (from)", "READS FROM (recovery)", "WRITES TO (backups)", "REVISIONS r/b",
+              "SCHEDULES", "WARNINGS"]
     table = [header] + [[
-        row["cluster"], row["mode"], _folder(row["recoverySource"]), _folder(row["backupTarget"]),
+        row["cluster"], row["mode"], _release(row["release"]), _folder(row["recoverySource"]), _folder(row["backupTarget"]),
         f"{_rev(row['recoveryRevision'])}/{_rev(row['backupRevision'])}",
         ", ".join(row["schedules"]) or "-", "; ".join(row["warnings"]) or "-",
     ] for row in rows]
@@ -140,23 +153,34 @@ def plan_table(rows: list[dict]) -> str:
 
 def facts_table(rows: list[dict]) -> str:
     """What the store and live state say, one row per Cluster (plan --check-store/--live)."""
-    header = ["CLUSTER", "VERDICT", "SUGGESTED r/b", "LINEAGES FOUND (completed backups, newest end, WAL)"]
+    header = ["CLUSTER", "VERDICT", "SYSTEM", "RECOVERABLE UNTIL", "SUGGESTED r/b",
+              "LINEAGES FOUND (system, completed backups, newest end, WAL)"]
     table = [header]
     for row in rows:
         facts = row.get("facts")
         if facts is None:
             continue
-        suggested = facts["suggested"]
-        table.append([row["cluster"], facts["verdictText"],
+        suggested, point = facts["suggested"], facts["newestRecoverablePoint"]
+        table.append([row["cluster"], facts["verdictText"], facts["systemID"] or "-",
+                      f"{point['serverName']} {point['time'] or point['lsn']}" if point else "-",
                       f"{_rev(suggested['recoveryRevision'])}/{_rev(suggested['backupRevision'])}",
                       "; ".join(_lineage(lin) for lin in facts["lineagesFound"]) or "-"])
     widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table)
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table]
+    for row in rows:
+        for problem in (row.get("facts") or {}).get("problems", []):
+            lines.append(f"{row['cluster']}: {problem['what']}. {problem['fix']}")
+    return "\n".join(lines)
 
 
 def _lineage(lin: dict) -> str:
     newest = f", newest {lin['newestEndTime']}" if lin["newestEndTime"] else ""
-    return f"{lin['serverName']} ({lin['completedBackups']}{newest}, {'WAL' if lin['hasWal'] else 'no WAL'})"
+    system = lin["systemID"] or "?"
+    return f"{lin['serverName']} ({system}, {lin['completedBackups']}{newest}, {'WAL' if lin['hasWal'] else 'no WAL'})"
+
+
+def _release(release: dict | None) -> str:
+    return "-" if release is None else f"{release['name']} ({release['from']})"
 
 
 def _folder(side: dict | None) -> str:

@@ -4,13 +4,17 @@ Pure: the same plan and facts give the same revisions. The rules (docs/restoring
 explains them to users):
 - a Cluster that runs (found in the live state) keeps its lineage: `auto` takes the
   revision its serverName carries, and the one it was bootstrapped from;
-- otherwise the read side takes the newest restorable lineage of the series, and the
-  write side the next unused revision."""
+- otherwise the read side takes the lineage with the newest recoverable point of the
+  database it restores (`recovery.systemID`, else the series' only system; never a
+  lineage of another system), and the write side the next unused revision of its series.
+What the choice leaves out (newer WAL without a backup, several databases in one
+series) is not decided here: `renderer.judge` refuses it, naming the fix."""
 
 from __future__ import annotations
 
 from renderer.errors import RenderError
-from renderer.facts import NO_FACTS, Facts, newest_restorable, next_unused
+from renderer import history
+from renderer.facts import NO_FACTS, Facts
 from renderer.lineage import Plan, Resolution, Side, revision_of, settle
 from renderer.live import LiveCluster
 from renderer.objectstore import StoreState
@@ -73,12 +77,20 @@ def _recovery(plan: Plan, side: Side, facts: Facts | None, live: LiveCluster | N
         out.append(Resolution("recovery", revision, "kept from the running Cluster"))
         return revision
     state = _store(plan, section, side, facts, "is not running and the store was not read: pass --check-store")
-    revision = newest_restorable(state, side.base)
-    if revision is None:  # judged (and refused) by the judge: the bare lineage, which holds nothing
-        out.append(Resolution("recovery", "", "no lineage holds a completed base backup"))
+    series = history.series(state, side.base)
+    system = history.anchor(series, plan.entry.recovery.system_id)
+    chosen = history.newest(series, system, plan.entry.recovery.pitr_target)
+    if chosen is None:  # judged (and refused) by the judge: the bare lineage, which holds nothing usable
+        out.append(Resolution("recovery", "", "no lineage holds a usable base backup"))
         return ""
-    out.append(Resolution("recovery", revision, "newest lineage with a completed base backup"))
-    return revision
+    whose = f" of system {system}" if system is not None else ""
+    out.append(Resolution("recovery", chosen.member.revision, f"newest recoverable point{whose}: "
+                                                              f"{chosen.member.name} up to {_until(chosen)}"))
+    return chosen.member.revision
+
+
+def _until(chosen: history.Restore) -> str:
+    return chosen.end_time.isoformat() if chosen.end_time else "its last WAL"
 
 
 def _backup(plan: Plan, side: Side, facts: Facts | None, live: LiveCluster | None, also: tuple,
@@ -89,6 +101,6 @@ def _backup(plan: Plan, side: Side, facts: Facts | None, live: LiveCluster | Non
         out.append(Resolution("backups", revision, "kept from the running Cluster"))
         return revision
     state = _store(plan, section, side, facts, "does not archive yet and the store was not read: pass --check-store")
-    revision = next_unused(state, side.base, also)
+    revision = history.series(state, side.base).next_unused(also)
     out.append(Resolution("backups", revision, "next unused revision in the store"))
     return revision

@@ -96,7 +96,7 @@ def render_bytes(overlays, release, namespace, buf, options=None, collect=False)
         return finish(prepared)
     from renderer.gather import gather
 
-    return finish(prepared, gather(prepared.planned.plans, options), collect)
+    return finish(prepared, gather(prepared.planned.plans, options, prepared.secret), collect)
 
 
 def run_render(overlays, release, namespace, files, facts=None, collect=False):

@@ -2,12 +2,23 @@
 here registers them once, so every module shares one moto server and one PostgreSQL
 per session (per xdist worker)."""
 
-from realparts import moto_s3, realparts, seeded_lineage  # noqa: F401  (pytest fixtures)
-
 import os
 import tempfile
 
 import pytest
+from cnpg_cluster import cnpg  # noqa: F401  (pytest fixture)
+from realparts import moto_s3, realparts, seeded_lineage, tls_s3  # noqa: F401  (pytest fixtures)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark every test that runs real PostgreSQL and barman-cloud, i.e. uses the
+    ``realparts`` fixture directly or through another (``seeded_lineage``, ``cnpg``), so
+    ``-m realparts`` selects exactly those and ``-m 'not realparts'`` needs neither.
+    tryfirst: the marks must be there before ``-m`` deselects."""
+    for item in items:
+        if "realparts" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.realparts)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -35,3 +35,13 @@ def documents(text: str | bytes) -> list:
 
 def by_kind(docs: list, kind: str) -> list[dict]:
     return [d for d in docs if isinstance(d, dict) and d.get("kind") == kind]
+
+
+def s3_access(s3):
+    """How renderer.objectstore reaches a test S3 server (a realparts.MotoS3): with the
+    keys and region its other clients use, and its CA when it serves HTTPS."""
+    from renderer.objectstore import S3Access
+
+    env = s3.env()
+    return S3Access(s3.endpoint_url, env["AWS_DEFAULT_REGION"], env["AWS_ACCESS_KEY_ID"],
+                    env["AWS_SECRET_ACCESS_KEY"], ca_bundle=env.get("AWS_CA_BUNDLE"))

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 
 import pytest
 
+from tests import storefacts
 from tests.helpers import FIXTURES, by_kind, documents, run_cli
 from tests.test_cli import INPUT, assert_failed_cleanly, write
 
@@ -87,41 +89,59 @@ def test_bump_reads_manifests_only_with_check_store(tmp_path):
     assert_failed_cleanly(run_cli("bump", "main", "-f", path, "manifests.yaml"), "only with --check-store")
 
 
-def _store_overlay(tmp_path, moto_s3, bucket: str) -> str:
+def _store_overlay(tmp_path, moto_s3, bucket: str, recovery: str = "") -> str:
     return write(tmp_path, f"credentials:\n  s3:  # the store\n    type: s3\n    url: '{moto_s3.endpoint_url}'\n"
                            f"    bucket: {bucket}\n    accessKey: AKIAEXAMPLE\n    secretKey: hunter2-secret-value\n"
                            "cnpg:\n  main:\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
-                           "    recovery: {credentials: s3, revision: ''}\n")
+                           f"    recovery: {{credentials: s3, revision: ''{recovery}}}\n")
 
 
-def test_bump_check_store_picks_the_newest_lineage_with_a_backup(tmp_path, moto_s3):
+def _lineages(moto_s3, *lineages) -> str:
+    """A bucket holding `lineages` (laid out in this order, a second apart)."""
     bucket = "b-" + uuid.uuid4().hex[:12]
     moto_s3.make_bucket(bucket)
-    client = moto_s3.client()
-    client.put_object(Bucket=bucket, Key="demo/cnpg/demo-cnpg-main/base/20261101T000000/backup.info",
-                      Body=b"status=DONE\nend_time=2026-11-01 00:00:00+00:00\n")
-    # The overlay writes -r1, which holds WAL but never got a base backup.
-    client.put_object(Bucket=bucket, Key="demo/cnpg/demo-cnpg-main-r1/wals/0000000200000000/000000020000000000000003",
-                      Body=b"w")
-    path = _store_overlay(tmp_path, moto_s3, bucket)
+    for i, lineage in enumerate(lineages):
+        if i:
+            time.sleep(1.1)  # the store's clock has whole seconds: the next one is archived later
+        storefacts.put_lineage(moto_s3.client(), bucket, "demo/cnpg", lineage)
+    return bucket
+
+
+# The lineage the lost Cluster wrote first, and a newer one that got WAL but no base backup.
+RESTORED = storefacts.lineage("demo-cnpg-main", [storefacts.backup("20261101T000000", 2, 3, ended=5)],
+                              storefacts.wal(1, 1, 9))
+WAL_ONLY = storefacts.lineage("demo-cnpg-main-r1", [], storefacts.wal(2, 9, 12), histories={2: storefacts.promoted(1, 9)})
+
+
+def test_bump_check_store_refuses_a_restore_that_would_lose_newer_writes(tmp_path, moto_s3):
+    path = _store_overlay(tmp_path, moto_s3, _lineages(moto_s3, RESTORED, WAL_ONLY))
+    before = open(path).read()
+    message = assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
+                                    "demo-cnpg-main-r1 (no base backup yet) holds WAL archived from")
+    assert "Wait for the first base backup in demo-cnpg-main-r1" in message and "acceptDataLoss" in message
+    assert open(path).read() == before
+
+
+def test_bump_check_store_with_the_loss_accepted_reads_the_newest_restorable_lineage(tmp_path, moto_s3):
+    path = _store_overlay(tmp_path, moto_s3, _lineages(moto_s3, RESTORED, WAL_ONLY), ", acceptDataLoss: true")
     result = run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
     assert 'cnpg.main.backups.revision: (unset) -> "2"' in out  # the derivation ("1") holds WAL: written explicitly
-    assert 'note: the overlay writes to revision "1", but the newest lineage holding a completed base backup is ""' in out
+    assert 'note: the overlay writes to revision "1", but the newest restorable lineage is ""' in out
     assert out.endswith('cnpg.main: the next restore reads revision "" and writes revision "2"\n')
     assert "# the store" in open(path).read()
     rendered = run_cli("render", "--check-store", "-f", path, stdin=INPUT)
     assert rendered.returncode == 0, rendered.stderr.decode()
+    assert "these writes are lost" in rendered.stderr.decode()
 
 
 def test_bump_check_store_refuses_when_no_lineage_has_a_backup(tmp_path, moto_s3):
-    bucket = "b-" + uuid.uuid4().hex[:12]
-    moto_s3.make_bucket(bucket)
-    path = _store_overlay(tmp_path, moto_s3, bucket)
+    path = _store_overlay(tmp_path, moto_s3, _lineages(moto_s3))
     before = open(path).read()
     assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
-                          "Cluster demo/demo-cnpg-main: no lineage of it in the store holds a completed base backup")
+                          "Cluster demo/demo-cnpg-main: recovery source", "does not exist",
+                          "No lineage of this database in the store holds a usable base backup")
     assert open(path).read() == before
 
 

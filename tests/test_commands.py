@@ -77,7 +77,7 @@ def test_plan_table_shows_both_lineages():
     result = run_cli("plan", "-f", OVERLAY, "-f", RESTORE, MANIFESTS)
     out = result.stdout.decode()
     assert result.returncode == 0, result.stderr.decode()
-    assert "shop/shop-cnpg-main" in out
+    assert "shop/shop-cnpg-main" in out and "shop (overlay)" in out
     assert "s3://shop-backups/prod/shop/cnpg/shop-cnpg-main " in out
     assert "s3://shop-backups/prod/shop/cnpg/shop-cnpg-main-r1" in out
 
@@ -86,7 +86,7 @@ def test_plan_json():
     rows = json.loads(run_cli("plan", "-f", OVERLAY, "-f", RESTORE, "-o", "json", MANIFESTS).stdout)
     assert rows == [{
         "cluster": "shop/shop-cnpg-main", "mode": "recovery",
-        "release": {"name": "shop", "from": "label app.kubernetes.io/instance"},
+        "release": {"name": "shop", "from": "overlay", "where": f"{OVERLAY}:14: cnpg.main.release"},
         "recoverySource": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main"},
         "backupTarget": {"destinationPath": "s3://shop-backups/prod/shop/cnpg", "serverName": "shop-cnpg-main-r1"},
         "recoveryRevision": "", "backupRevision": "1",

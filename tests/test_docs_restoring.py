@@ -10,6 +10,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from tests import storefacts
 from tests.helpers import FIXTURES, REPO
 
 DOC = REPO / "docs" / "restoring.md"
@@ -22,7 +23,8 @@ def commands() -> list[str]:
 
 def test_doc_has_the_three_steps():
     cmds = commands()
-    assert [c.split()[1] for c in cmds[:3]] == ["plan", "bump", "render"]
+    assert [c.split()[1] for c in cmds[:4]] == ["plan", "bump", "plan", "render"]
+    assert "--exit-code" in cmds[2]
     assert all(c.startswith(("cnpg-render ", "kubectl ")) for c in cmds)
 
 
@@ -30,10 +32,8 @@ def test_every_documented_command_runs(tmp_path, moto_s3):
     bucket = "docs-" + uuid.uuid4().hex[:10]
     moto_s3.make_bucket(bucket)
     client = moto_s3.client()
-    lineage = "demo/cnpg/demo-cnpg-main"
-    client.put_object(Bucket=bucket, Key=f"{lineage}/base/20261101T000000/backup.info",
-                      Body=b"status=DONE\nend_time=2026-11-01 00:00:00+00:00\n")
-    client.put_object(Bucket=bucket, Key=f"{lineage}/wals/0000000100000000/000000010000000000000001.gz", Body=b"w")
+    storefacts.put_lineage(client, bucket, "demo/cnpg", storefacts.lineage(
+        "demo-cnpg-main", [storefacts.backup("20261101T000000", 2, 3, ended=5)], storefacts.wal(1, 1, 6)))
     (tmp_path / "overlay.yaml").write_text(
         f"credentials:\n  minio: {{type: s3, url: '{moto_s3.endpoint_url}', bucket: {bucket}, "
         "accessKey: AKIAEXAMPLE, secretKey: example-secret-key}\n"
@@ -56,7 +56,8 @@ def test_every_documented_command_runs(tmp_path, moto_s3):
         assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
         outputs[command] = proc.stdout
     # The lost Cluster's own lineage holds WAL: rendering it unchanged would fail; bump is the way out.
-    assert 'demo/demo-cnpg-main  would fail "Expected empty archive"  ""/"1"' in outputs[commands()[0]]
+    assert 'demo/demo-cnpg-main  fresh install beside existing backups' in outputs[commands()[0]]
+    assert 'To restore them, set mode: recovery (cnpg-render bump main does it)' in outputs[commands()[0]]
     assert "cnpg.main.mode: (unset) -> recovery" in outputs[commands()[1]]
     assert "# daily backups" in Path(tmp_path / "overlay.yaml").read_text()  # bump kept the comment
     rendered = (tmp_path / "rendered.yaml").read_text()

@@ -7,30 +7,32 @@ from datetime import datetime, timezone
 
 import pytest
 
-from renderer import overlay
+from renderer import history, overlay
 from renderer.errors import RenderError
-from renderer.facts import Facts, newest_restorable, next_unused
+from renderer.facts import Facts
 from renderer.lineage import revision_of
 from renderer.live import LiveCluster, parse_live
-from renderer.objectstore import DONE, BaseBackup, LineageState, StoreState
+from renderer.objectstore import StoreState
 from renderer.render import finish, prepare
 from renderer.transform import Context
 from tests.helpers import FIXTURES, by_kind, documents
+from tests.storefacts import SYSTEM_A, backup, lineage, wal
 
 DEST = "s3://bkt/demo/cnpg"
 BASE = "demo-cnpg-main"
 INPUT = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes()
 CRED = "credentials:\n  s3: {type: s3, bucket: bkt, accessKey: A, secretKey: S}\n"
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
-def lin(name: str, backups: int = 0, wal: bool = False, failed: int = 0) -> LineageState:
-    done = tuple(BaseBackup(f"2026110{i}T000000", DONE, T0.replace(day=i + 1), T0) for i in range(backups))
-    bad = tuple(BaseBackup(f"2026100{i}T000000", "FAILED", None, T0) for i in range(failed))
-    return LineageState(name, done + bad, wal)
+def lin(name: str, backups: int = 0, wal_: bool = False, failed: int = 0, minute: int = 0):
+    """A lineage of one database: `backups` completed ones (each with its WAL), `failed`
+    ones, and WAL archived from `minute` (when `wal_`)."""
+    done = [backup(f"2026110{i}T000000", 2 + 2 * i, 3 + 2 * i, ended=minute + 2 * i + 5) for i in range(backups)]
+    bad = [backup(f"2026100{i}T000000", 2, 3, ended=minute, status="FAILED") for i in range(failed)]
+    return lineage(name, done + bad, wal(1, 1, 2 * backups + 4, minute) if wal_ or backups else ())
 
 
-def store(*lineages: LineageState, dest: str = DEST) -> dict[str, StoreState]:
+def store(*lineages, dest: str = DEST) -> dict[str, StoreState]:
     return {dest: StoreState(dest, {x.server_name: x for x in lineages})}
 
 
@@ -64,17 +66,19 @@ def test_revision_of(name, expected):
     assert revision_of(name, BASE) == expected
 
 
-def test_newest_restorable_skips_lineages_without_a_completed_backup():
-    state = store(lin(BASE, 1, True), lin(f"{BASE}-r1", 2, True), lin(f"{BASE}-r2", 0, True, failed=1),
-                  lin(f"{BASE}-rfoo", 5, True), lin(f"{BASE}-r01", 5, True), lin("other-r9", 1))[DEST]
-    assert newest_restorable(state, BASE) == "1"
-    assert next_unused(state, BASE) == "3"
-    assert next_unused(state, BASE, also=("7",)) == "8"
+def test_series_numbers_only_the_derivation_rules_names_and_newest_skips_unrestorable_lineages():
+    state = store(lin(BASE, 1, True), lin(f"{BASE}-r1", 2, True, minute=100), lin(f"{BASE}-r2", 0, True, failed=1, minute=200),
+                  lin(f"{BASE}-rfoo", 5, True, minute=300), lin(f"{BASE}-r01", 5, True, minute=300),
+                  lin("other-r9", 1, minute=300))[DEST]
+    series = history.series(state, BASE)
+    assert [m.revision for m in series.members] == ["", "1", "2"]
+    assert history.newest(series, SYSTEM_A, None).member.revision == "1"
+    assert series.next_unused() == "3" and series.next_unused(also=("7",)) == "8"
 
 
 def test_empty_store_next_unused_is_the_bare_name_and_nothing_is_restorable():
-    state = StoreState(DEST, {})
-    assert (newest_restorable(state, BASE), next_unused(state, BASE)) == (None, "")
+    series = history.series(StoreState(DEST, {}), BASE)
+    assert (history.newest(series, None, None), series.next_unused()) == (None, "")
 
 
 # --------------------------------------------------------------------------- auto
@@ -120,8 +124,7 @@ def test_auto_standalone_fresh_install_writes_the_bare_name():
 
 def test_auto_recovery_from_an_empty_store_is_refused():
     with pytest.raises(RenderError, match=r"cnpg.main.recovery.revision: Cluster demo/demo-cnpg-main: recovery "
-                                          r"source s3://bkt/demo/cnpg/demo-cnpg-main holds no completed base backup "
-                                          r"\(the lineage does not exist\)"):
+                                          r"source s3://bkt/demo/cnpg/demo-cnpg-main does not exist: the new Cluster would wait"):
         run(RESTORE_AUTO, Facts(stores=store()))
 
 
@@ -171,14 +174,15 @@ def test_check_refuses_a_write_lineage_holding_wal_and_names_the_safe_revision()
     assert str(exc.value) == (
         "o.yaml:6: cnpg.main.backups.revision: Cluster demo/demo-cnpg-main: backups would write into "
         "s3://bkt/demo/cnpg/demo-cnpg-main-r2, which already holds WAL: CNPG fails the first archive with "
-        "'Expected empty archive' (safe: recovery.revision \"1\", backups.revision \"3\", or auto)")
+        "'Expected empty archive'. Write to a new lineage: backups.revision \"3\" (or auto); if this Cluster is "
+        "already running, pass --live FILE or --live-kubectl so it keeps its lineage")
 
 
 def test_check_refuses_a_recovery_source_with_only_failed_backups():
     facts = Facts(stores=store(lin(BASE, 1, True), lin(f"{BASE}-r1", 0, True, failed=2)))
     with pytest.raises(RenderError, match=r"demo-cnpg-main-r1 holds no completed base backup \(found 2 base "
-                                          r"backup\(s\), 0 completed, with WAL\).*safe: recovery.revision \"\", "
-                                          r"backups.revision \"2\""):
+                                          r"backup\(s\), 0 completed, with WAL\). Read the newest restorable "
+                                          r"lineage: recovery.revision \"\" \(or auto\)"):
         run(RESTORE_1, facts)
 
 

@@ -4,12 +4,9 @@ archive from it into a new lineage."""
 
 from __future__ import annotations
 
-import pytest
-
 from realparts import restore_instance
 
 
-@pytest.mark.slow
 def test_restore_replays_wal_and_archives_to_new_lineage(realparts, seeded_lineage):
     pg, barman = realparts.pg, realparts.barman
     src = seeded_lineage

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 import subprocess
 
+from tests import storefacts
 from tests.helpers import FIXTURES, REPO, by_kind, documents, run_cli
 from tests.test_cli import INPUT, SECRET, assert_failed_cleanly, write
 
@@ -33,12 +34,11 @@ def bucket(moto_s3):
 
 
 def put_lineage(client, bucket: str, server: str, backups: int = 0, wal: bool = True) -> None:
-    prefix = f"demo/cnpg/{server}"
-    if wal:
-        client.put_object(Bucket=bucket, Key=f"{prefix}/wals/0000000100000000/000000010000000000000001.gz", Body=b"w")
-    for i in range(backups):
-        client.put_object(Bucket=bucket, Key=f"{prefix}/base/2026110{i}T000000/backup.info",
-                          Body=f"status=DONE\nend_time=2026-11-0{i + 1} 10:00:00+00:00\n".encode())
+    """A lineage of database SYSTEM_A as barman lays it out: `backups` completed base
+    backups (ending 2026-11-01 10:00, 11:00, …) each with the WAL it needs."""
+    done = [storefacts.backup(f"2026110{i + 1}T100000", 2 + 2 * i, 3 + 2 * i, ended=600 + 60 * i) for i in range(backups)]
+    segments = storefacts.wal(1, 1, 2 * backups + 4) if wal or backups else []
+    storefacts.put_lineage(client, bucket, "demo/cnpg", storefacts.lineage(server, done, segments))
 
 
 def overlay(tmp_path, moto_s3, bucket: str, body: str, cred: str | None = None) -> str:
@@ -147,7 +147,8 @@ def test_check_store_refuses_an_empty_recovery_source(tmp_path, moto_s3, bucket)
     name, client = bucket
     put_lineage(client, name, BASE, backups=0)
     result = run_cli("render", "--check-store", "-f", overlay(tmp_path, moto_s3, name, RESTORE % ""), stdin=INPUT)
-    assert_failed_cleanly(result, f"recovery source s3://{name}/demo/cnpg/{BASE} holds no completed base backup")
+    assert_failed_cleanly(result, f"recovery source s3://{name}/demo/cnpg/{BASE} holds no completed base backup",
+                          "No lineage of this database")
 
 
 def test_check_store_renders_a_safe_restore_and_auto_matches_it(tmp_path, moto_s3, bucket):
@@ -184,21 +185,27 @@ def test_check_store_unreachable_endpoint_never_shows_the_secret(tmp_path):
 
 def test_plan_check_store_table_and_json(tmp_path, moto_s3, bucket):
     name, client = bucket
+    put_lineage(client, name, f"{BASE}-r1", backups=0)  # first: its WAL is no newer than the backup's
     put_lineage(client, name, BASE, backups=1)
-    put_lineage(client, name, f"{BASE}-r1", backups=0)
     path = overlay(tmp_path, moto_s3, name, RESTORE % "")
     table = run_cli("plan", "--check-store", "-f", path, stdin=INPUT)
     assert table.returncode == 0, table.stderr.decode()
     lines = table.stdout.decode().splitlines()
-    assert lines[3].split()[:2] == ["CLUSTER", "VERDICT"]
-    assert lines[4].startswith("demo/demo-cnpg-main  would fail \"Expected empty archive\"  \"\"/\"2\"")
-    assert f"{BASE} (1, newest 2026-11-01T10:00:00+00:00, WAL); {BASE}-r1 (0, WAL)" in lines[4]
+    assert lines[3].split()[:3] == ["CLUSTER", "VERDICT", "SYSTEM"]
+    assert lines[4].startswith(f'demo/demo-cnpg-main  would fail "Expected empty archive"  {storefacts.SYSTEM_A}  '
+                               f'{BASE} ')
+    assert ' ""/"2" ' in lines[4]
+    assert lines[4].endswith(f'{BASE} ({storefacts.SYSTEM_A}, 1, newest 2026-11-01T10:00:00+00:00, WAL); {BASE}-r1 '
+                             f'({storefacts.SYSTEM_A}, 0, WAL)')
+    assert lines[5].startswith(f"demo/demo-cnpg-main: backups would write into s3://{name}/demo/cnpg/{BASE}-r1")
     (row,) = json.loads(run_cli("plan", "--check-store", "-o", "json", "-f", path, stdin=INPUT).stdout)
     facts = row["facts"]
     assert (facts["verdict"], facts["suggested"]) == ("expected-empty-archive", {"recoveryRevision": "", "backupRevision": "2"})
-    assert facts["recoveryLineage"]["completedBackups"] == 1
-    assert facts["recoveryLineage"]["newestEndTime"] == "2026-11-01T10:00:00+00:00"
+    assert (facts["systemID"], facts["newestRecoverablePoint"]["serverName"]) == (str(storefacts.SYSTEM_A), BASE)
+    assert [(p["code"], p["where"].endswith("cnpg.main.backups.revision")) for p in facts["problems"]] == \
+        [("expected-empty-archive", True)]
     assert [lin["serverName"] for lin in facts["lineagesFound"]] == [BASE, f"{BASE}-r1"]
+    assert facts["lineagesFound"][0]["newestEndTime"] == "2026-11-01T10:00:00+00:00"
 
 
 def test_plan_shows_running_and_recovery_source_empty(tmp_path, moto_s3, bucket):

@@ -24,11 +24,12 @@ from renderer.records import record
 # --------------------------------------------------------------------------- PITR targets
 
 # lib/pq ParseTimestamp, which CNPG tries first: date [time[.frac][Z|±hh[:mm[:ss]]]] [ BC]
-_PG_TIMESTAMP = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)(?: (?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?"
-                           r"(?P<zone>Z|[+-]\d\d(?::\d\d){0,2})?)?(?: BC)?")
+_PG_TIMESTAMP = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)(?: (?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
+                           r"(?P<zone>Z|[+-]\d\d(?::\d\d){0,2})?)?(?P<bc> BC)?")
 # Go's time.Parse with RFC 3339 (a fraction is accepted after the seconds), and the same
 # without a zone. Go wants an upper-case T and Z.
-_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?(?P<zone>Z|[+-]\d\d:\d\d)?")
+_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
+                      r"(?P<zone>Z|[+-]\d\d:\d\d)?")
 TIME_EXAMPLES = "RFC 3339 (2026-05-01T10:00:00Z, 2026-05-01T10:00:00+02:00) or a PostgreSQL timestamp " \
                 "(2026-05-01 10:00:00+02)"
 
@@ -51,6 +52,29 @@ def has_zone(value: str) -> bool:
     """Whether a time `target_time` accepts names its zone (without one CNPG reads UTC)."""
     match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
     return bool(match and match["zone"])
+
+
+def instant(value: str):
+    """The instant CNPG hands PostgreSQL for a time `target_time` accepts, as an aware
+    datetime (no zone: UTC; a BC time is before every backup)."""
+    from datetime import datetime, timedelta, timezone
+
+    match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
+    if match is None or target_time(value):
+        raise ValueError(target_time(value) or f"{show(value)} is not a time CNPG reads")
+    if match.groupdict().get("bc"):
+        return datetime.min.replace(tzinfo=timezone.utc)
+    moment = datetime.strptime(f"{match['date']} {match['time'] or '00:00:00'}", "%Y-%m-%d %H:%M:%S")
+    micros = int(((match["fraction"] or ".")[1:] + "000000")[:6])  # PostgreSQL keeps microseconds
+    return moment.replace(microsecond=micros, tzinfo=timezone(_offset(match["zone"], timedelta)))
+
+
+def _offset(zone: str | None, timedelta):
+    """`+02`, `-05:30`, `+02:00:30` or `Z`/none (UTC) as a timedelta."""
+    if not zone or zone == "Z":
+        return timedelta(0)
+    hours, minutes, seconds = ([int(part) for part in zone[1:].split(":")] + [0, 0])[:3]
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds) * (1 if zone[0] == "+" else -1)
 
 
 _LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")

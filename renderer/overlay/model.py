@@ -208,6 +208,17 @@ class Backups(Located):
     origins: dict = origins_field()
 
 
+def _system_id(raw) -> str:
+    """PostgreSQL's system identifier is a uint64; YAML may give it as an integer."""
+    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
+    if not text.isdigit() or int(text) >= 1 << 64:
+        raise ValueError("must be a PostgreSQL system identifier (digits, as pg_control_system() shows it)")
+    return str(int(text))
+
+
+SYSTEM_ID = Custom(_optional(_system_id), {"type": ["string", "integer"], "pattern": "^[0-9]+$"})
+
+
 @record
 class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
@@ -234,6 +245,8 @@ class Recovery(Located):
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     backup_name: Optional[str] = option(None, doc="Backup object to recover from (method: backup).")
     pitr_target: Optional[PitrTarget] = option(None, doc="Point-in-time recovery target.")
+    system_id: Optional[str] = option(None, key="systemID", custom=SYSTEM_ID, doc="The PostgreSQL system identifier to restore (SELECT system_identifier FROM pg_control_system(), or a running Cluster's status.systemID). With --check-store, a lineage of another system is never read; needed when two databases share one serverName series.")
+    accept_data_loss: bool = option(False, doc="Restore even though the store holds newer WAL of this database that no lineage can restore yet (a newer lineage without a base backup, or a revision older than the newest). The render warns what is lost.")
     origins: dict = origins_field()
 
 

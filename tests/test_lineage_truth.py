@@ -1,0 +1,339 @@
+"""Issue 8, "lineage truth": what real barman-cloud and PostgreSQL do with rendered
+manifests. Each test renders overlays with the CLI, plays CNPG from the rendered output
+(tests/cnpg_cluster.py: every barman-cloud call built from the rendered store and
+Secret) and asserts what really happened: rows there or lost, the step that failed and
+its real message.
+
+For the render's verdicts: every step keeps its ``Render`` (``.args`` are the CLI
+arguments that made it), so one line per scenario can ask the CLI what it says of the
+same inputs, e.g. ``run_cli("plan", "--check-store", *step.args)``. Revisions are
+explicit here, chosen as ``revision: auto`` should choose them (the newest lineage
+holding a base backup, the next unused one); switching the overlays to ``auto`` must
+not change any outcome below.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cnpg_cluster import Cnpg, Instance, Outcome
+from realparts import DUMMY_KEY_ID, DUMMY_SECRET, ArchiveFailed, MotoS3
+
+from tests.helpers import FIXTURES, run_cli
+
+MANIFESTS = FIXTURES / "inputs" / "cluster-main.yaml"  # Cluster demo-cnpg-main, release demo
+CLUSTER = "demo-cnpg-main"
+
+
+# --------------------------------------------------------------------------- renders
+
+
+@dataclass(frozen=True)
+class Render:
+    """A render under test: the CLI arguments that made it (overlays, manifests) and
+    the stream it printed."""
+
+    args: tuple[str, ...]
+    stream: bytes
+
+
+def render(*overlays: Path, manifests: Path) -> Render:
+    args = (*[a for o in overlays for a in ("-f", str(o))], str(manifests))
+    result = run_cli("render", *args)
+    assert result.returncode == 0, result.stderr.decode()
+    return Render(args, result.stdout)
+
+
+@dataclass
+class App:
+    """One application's overlays on one bucket, one file per step as its operator
+    would edit them; ``common`` goes on both sides (``serverName``, ``destinationPath``)."""
+
+    tmp: Path
+    s3: MotoS3
+    bucket: str
+    manifests: Path = MANIFESTS
+    common: Mapping[str, str] = field(default_factory=dict)
+    endpoint_ca: str | None = None
+    engine: str | None = None  # the overlay's engine (None: its default, in-tree)
+    steps: int = 0
+
+    def fresh(self, revision: str = "") -> Render:
+        """A fresh install writing ``revision`` (``""``: the bare serverName)."""
+        return self._render({"backups": self._side(revision=revision, enabled=True)})
+
+    def recovery(self, read: str, write: str, **pitr: str) -> Render:
+        """A restore reading revision ``read``, writing ``write``; ``pitr`` is a pitrTarget."""
+        recovery = self._side(revision=read, **({"pitrTarget": pitr} if pitr else {}))
+        return self._render({"mode": "recovery", "backups": self._side(revision=write, enabled=True),
+                             "recovery": recovery})
+
+    def _side(self, **keys: Any) -> dict:
+        return {"credentials": "s3", **self.common, **keys}
+
+    def _render(self, entry: dict) -> Render:
+        self.steps += 1
+        credential = {"type": "s3", "url": self.s3.endpoint_url, "bucket": self.bucket,
+                      "accessKey": DUMMY_KEY_ID, "secretKey": DUMMY_SECRET}
+        if self.endpoint_ca:
+            credential["endpointCA"] = self.endpoint_ca
+        if self.engine:
+            entry = {"engine": self.engine, **entry}
+        path = self.tmp / f"overlay-{self.steps}.yaml"
+        path.write_text(yaml.safe_dump({"credentials": {"s3": credential}, "cnpg": {"main": entry}}))
+        return render(path, manifests=self.manifests)
+
+
+def new_bucket(s3: MotoS3) -> str:
+    """A bucket of the test's own, so tests never share lineages."""
+    bucket = "truth-" + uuid.uuid4().hex[:12]
+    s3.make_bucket(bucket)
+    return bucket
+
+
+def new_app(tmp_path: Path, s3: MotoS3, name: str = "app", bucket: str | None = None, **kwargs: Any) -> App:
+    """An App whose overlays live in ``tmp_path/name``, on ``bucket`` (a new one by default)."""
+    directory = tmp_path / name
+    directory.mkdir()
+    return App(directory, s3, bucket or new_bucket(s3), **kwargs)
+
+
+def other_release(tmp_path: Path, release: str) -> Path:
+    """cluster-main.yaml as another release renders it: Cluster ``<release>-cnpg-main``."""
+    path = tmp_path / f"{release}.yaml"
+    path.write_text(MANIFESTS.read_text().replace("demo", release))
+    return path
+
+
+# --------------------------------------------------------------------------- what a Cluster does
+
+
+def write_rows(app: Instance, first: int) -> list[int]:
+    """Row ``first`` goes into a base backup, row ``first + 1`` only into archived WAL
+    (what a restore must replay). The first archive runs CNPG's empty-archive check."""
+    app.insert(first)
+    app.archive()
+    app.back_up()
+    app.insert(first + 1)
+    app.archive()
+    return [first, first + 1]
+
+
+def install(cnpg: Cnpg, step: Render, name: str = CLUSTER) -> Instance:
+    """A fresh install of the rendered Cluster: table t holding rows 1 (in the base
+    backup) and 2 (only in WAL)."""
+    app = cnpg.install(step.stream, name)
+    app.sql("CREATE TABLE t(x int)")
+    assert write_rows(app, 1) == app.rows() == [1, 2]
+    return app
+
+
+def restored(cnpg: Cnpg, step: Render, name: str = CLUSTER) -> Instance:
+    outcome = cnpg.restore(step.stream, name)
+    assert outcome.promoted, f"{outcome.step}: {outcome.error}"
+    return outcome.instance
+
+
+# --------------------------------------------------------------------------- (a) a chain of restores
+
+
+def test_a_chain_of_three_restores_keeps_every_row(cnpg, moto_s3, tmp_path):
+    """Install, then restore three times, each from the lineage the previous one wrote
+    (revision N-1 read, N written; ``auto`` must pick the same): every restore has every
+    row ever committed and archived, and archives into a lineage barman accepts."""
+    app = new_app(tmp_path, moto_s3)
+    first = install(cnpg, app.fresh())
+    expected = first.rows()
+    cnpg.lose(first)
+    for n in (1, 2, 3):
+        step = app.recovery(read=str(n - 1) if n > 1 else "", write=str(n))
+        instance = restored(cnpg, step)
+        assert instance.rows() == expected
+        if n < 3:
+            expected += write_rows(instance, 2 * n + 1)
+            cnpg.lose(instance)
+        else:
+            instance.archive()  # the last one archives into its own new lineage too
+    assert expected == [1, 2, 3, 4, 5, 6]
+
+
+# --------------------------------------------------------------------------- (b) two apps, one lineage base
+
+
+def test_two_apps_sharing_path_and_server_name_restore_each_others_data(cnpg, moto_s3, tmp_path):
+    """App A and app B both set ``serverName: main`` on one destinationPath. A writes
+    ``main``; B, installed later, writes the next unused revision ``main-r1`` (what
+    ``auto`` gives it). A is lost; its restore reads the newest lineage holding a base
+    backup, ``main-r1`` (``auto``'s pick): A comes up with B's rows and B's system
+    identifier. A's own data is gone."""
+    bucket = new_bucket(moto_s3)
+    common = {"serverName": "main", "destinationPath": f"s3://{bucket}/shared"}
+    app_a = new_app(tmp_path, moto_s3, "a", bucket, common=common)
+    app_b = new_app(tmp_path, moto_s3, "b", bucket, common=common, manifests=other_release(tmp_path, "shop"))
+
+    a = install(cnpg, app_a.fresh())
+    a_system = a.system_identifier()
+    b = cnpg.install(app_b.fresh(revision="1").stream, "shop-cnpg-main")
+    b.sql("CREATE TABLE t(x int)")
+    write_rows(b, 101)
+    b_system = b.system_identifier()
+    cnpg.lose(a)
+
+    instance = restored(cnpg, app_a.recovery(read="1", write="2"))
+    assert instance.rows() == [101, 102]
+    assert instance.system_identifier() == b_system != a_system
+    listed = {s: cnpg.parts.barman.backup_list(common["destinationPath"], s)[0]["systemid"] for s in ("main", "main-r1")}
+    assert listed == {"main": a_system, "main-r1": b_system}
+
+
+# --------------------------------------------------------------------------- (c) WAL without a base backup
+
+
+def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp_path):
+    """Restore #1 writes ``-r1`` and archives rows 3 and 4, but is lost before its first
+    base backup. Restore #2 can read ``-r1`` (CNPG: "no target backup found") or the
+    newest lineage holding a base backup (``auto``'s pick), the first one: that restore
+    comes up without rows 3 and 4, which only ``-r1``'s WAL holds. (Writing ``-r1`` again
+    is stopped by CNPG's check before anything is restored.)"""
+    app = new_app(tmp_path, moto_s3)
+    first = install(cnpg, app.fresh())
+    cnpg.lose(first)
+    second = restored(cnpg, app.recovery(read="", write="1"))
+    second.insert(3, 4)
+    second.archive()
+    cnpg.lose(second)
+
+    newest = cnpg.restore(app.recovery(read="1", write="2").stream, CLUSTER)
+    assert (newest.step, newest.error) == ("choose-backup", "no target backup found")
+    reused = cnpg.restore(app.recovery(read="", write="1").stream, CLUSTER)  # write where WAL is
+    assert reused.step == "check-wal-archive" and "Expected empty archive" in reused.error, reused
+    older = restored(cnpg, app.recovery(read="", write="2"))
+    assert older.rows() == [1, 2]
+    r1 = cnpg.parts.barman.check_wal_archive(f"s3://{app.bucket}/demo/cnpg", f"{CLUSTER}-r1")
+    assert r1[0] != 0 and "Expected empty archive" in r1[1]  # rows 3 and 4 are there, as WAL only
+
+
+# --------------------------------------------------------------------------- (d) a base backup without its WAL
+
+
+def back_up_across_segments(app: Instance, s3: MotoS3, bucket: str, lineage: str) -> dict:
+    """A base backup during which 2 MB of WAL are written, so it begins and ends in
+    different 1 MB segments: barman uploads backup.info (status STARTED) right after
+    pg_backup_start; from then the store is frozen (barman cannot finish first) while
+    the rows are inserted."""
+    app.sql("CREATE TABLE filler(x int, pad text)")
+    client = s3.client()
+
+    def started() -> bool:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=f"{lineage}/base/").get("Contents", [])
+        return any(o["Key"].endswith("/backup.info") for o in listed)
+
+    with ThreadPoolExecutor(1) as pool:
+        backup = pool.submit(app.back_up)
+        deadline = datetime.now() + timedelta(seconds=60)
+        while not started() and not backup.done() and datetime.now() < deadline:
+            pass
+        with s3.paused():
+            app.sql("INSERT INTO filler SELECT g, repeat('x', 400) FROM generate_series(1, 5000) g")
+        return backup.result()
+
+
+def wal_keys(s3: MotoS3, bucket: str, prefix: str) -> dict[str, str]:
+    """Segment name -> object key of every WAL a lineage holds."""
+    listed = s3.client().list_objects_v2(Bucket=bucket, Prefix=prefix + "/wals/").get("Contents", [])
+    return {Path(o["Key"]).name[:24]: o["Key"] for o in listed}
+
+
+def test_a_base_backup_without_its_wal_cannot_be_restored(cnpg, moto_s3, tmp_path):
+    """Delete the WAL a base backup spans (after its first segment, up to its last):
+    PostgreSQL stops the restore ("WAL ends before end of online backup"). Delete its
+    first segment too: CNPG stops before restoring anything."""
+    app = new_app(tmp_path, moto_s3)
+    first = cnpg.install(app.fresh().stream, CLUSTER)
+    first.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
+    first.archive()
+    lineage = f"demo/cnpg/{CLUSTER}"
+    backup = back_up_across_segments(first, moto_s3, app.bucket, lineage)
+    assert backup["begin_wal"] < backup["end_wal"], backup
+    first.archive()
+    cnpg.lose(first)
+
+    segments = wal_keys(moto_s3, app.bucket, lineage)
+    spanned = [k for s, k in segments.items() if backup["begin_wal"] < s <= backup["end_wal"]]
+    assert spanned
+    moto_s3.client().delete_objects(Bucket=app.bucket, Delete={"Objects": [{"Key": k} for k in spanned]})
+    step = app.recovery(read="", write="1")
+    outcome = cnpg.restore(step.stream, CLUSTER)
+    assert outcome.step == "postgres" and "WAL ends before end of online backup" in outcome.error, outcome
+
+    moto_s3.client().delete_object(Bucket=app.bucket, Key=segments[backup["begin_wal"]])
+    outcome = cnpg.restore(step.stream, CLUSTER)
+    assert outcome.step == "first-wal", outcome
+    assert outcome.error.startswith("encountered an error while checking the presence of first needed WAL")
+
+
+# --------------------------------------------------------------------------- (e) point in time
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def test_point_in_time_targets(cnpg, moto_s3, tmp_path):
+    """One base backup, then row 2 committed before a target time and row 3 after it.
+    Before the backup ended: CNPG finds no backup to start from. After the last archived
+    WAL: PostgreSQL stops ("recovery ended before configured recovery target was
+    reached"). In between: row 2 is there, row 3 is not. With the barman-cloud plugin
+    (ObjectStores, plugin parameters), so the plugin's calls meet the real tools too."""
+    app = new_app(tmp_path, moto_s3, engine="plugin")
+    first = cnpg.install(app.fresh().stream, CLUSTER)
+    first.sql("CREATE TABLE t(x int); INSERT INTO t VALUES (1)")
+    first.archive()
+    backup = first.back_up()
+    first.insert(2)
+    inside = first.sql("SELECT clock_timestamp()")  # after row 2's commit, before row 3's
+    first.insert(3)
+    first.archive()
+    after = first.sql("SELECT clock_timestamp()")
+    cnpg.lose(first)
+
+    def pitr(when: datetime) -> Outcome:
+        return cnpg.restore(app.recovery(read="", write="1", time=when.isoformat()).stream, CLUSTER)
+
+    before = pitr(utc(backup["end_time_iso"]) - timedelta(milliseconds=1))
+    assert (before.step, before.error) == ("choose-backup", "no target backup found")
+    late = pitr(utc(after))
+    assert late.step == "postgres", late
+    assert "recovery ended before configured recovery target was reached" in late.error
+    between = pitr(utc(inside))
+    assert between.promoted, between
+    assert between.instance.rows() == [1, 2]
+    assert between.instance.plan.engine == "plugin"
+    between.instance.archive()
+
+
+# --------------------------------------------------------------------------- (f) a self-signed endpoint
+
+
+def test_self_signed_endpoint_works_with_the_rendered_ca_only(cnpg, tls_s3, tmp_path):
+    """moto over HTTPS with a certificate from the session's own CA. With the CA in the
+    overlay (``endpointCA``, rendered into a Secret and the store) every call works:
+    check, archive, backup, and a restore reading it. Without it, CNPG's first call
+    fails the TLS handshake and nothing is archived."""
+    app = new_app(tmp_path, tls_s3, endpoint_ca=tls_s3.tls.ca_pem)
+    first = install(cnpg, app.fresh())
+    cnpg.lose(first)
+    assert restored(cnpg, app.recovery(read="", write="1")).rows() == [1, 2]
+
+    app.endpoint_ca = None
+    untrusted = cnpg.install(app.fresh(revision="9").stream, CLUSTER)
+    with pytest.raises(ArchiveFailed, match="CERTIFICATE_VERIFY_FAILED"):
+        untrusted.archive()
