@@ -211,3 +211,26 @@ def test_pgtime_is_gone_and_rules_is_light():
                    for alias in node.names} | {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
     assert "datetime" not in top_imports and "renderer.cron" not in top_imports
 
+
+
+@pytest.mark.parametrize("value, iso", [
+    ("2026-05-01T10:00:00Z", "2026-05-01T10:00:00+00:00"),
+    ("2026-05-01T10:00:00", "2026-05-01T10:00:00+00:00"),  # no zone: UTC, as CNPG reads it
+    ("2026-05-01 10:00:00+02", "2026-05-01T10:00:00+02:00"),
+    ("2026-05-01 10:00:00.25-05:30", "2026-05-01T10:00:00.250000-05:30"),
+    ("2026-05-01 10:00:00+02:00:30", "2026-05-01T10:00:00+02:00:30"),
+    ("2026-05-01", "2026-05-01T00:00:00+00:00"),
+    ("2026-05-01 10:00:00 BC", "0001-01-01T00:00:00+00:00"),  # before every backup
+])
+def test_instant_is_the_time_cnpg_hands_postgresql(value, iso):
+    assert rules.instant(value).isoformat() == iso
+
+
+@settings(max_examples=200, deadline=None)
+@given(TIMES)
+def test_every_accepted_time_has_an_instant_and_no_other_does(value):
+    if rules.target_time(value) is None:
+        assert rules.instant(value).tzinfo is not None
+    else:
+        with pytest.raises(ValueError):
+            rules.instant(value)
