@@ -82,11 +82,18 @@ def _refuse_unknown_command(word: str, commands: list[str], ctx: click.Context) 
     raise click.UsageError(f"no such command '{word}' (and no such file); {hint}", ctx)
 
 
+# click >= 8.2 raises this for a group called without a command (8.1 prints the help itself).
+_HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def run(args: list[str]) -> None:
     """The click CLI with usage errors in the one-line form too (exit 2): Helm 4 users
     only see them through the last-error file."""
     try:
         code = main.main(args=args, prog_name="cnpg-render", standalone_mode=False)
+    except _HELP_INSTEAD as exc:  # `cnpg-render` alone on a terminal: the help, as click shows it
+        guard.say_raw(exc.format_message())
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else None
         guard.note(command=command)

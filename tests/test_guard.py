@@ -255,6 +255,17 @@ def test_help_and_version_still_work():
     assert run_cli("--help").returncode == 0 and run_cli("--version").returncode == 0
 
 
+def test_no_arguments_on_a_terminal_shows_the_help_not_an_error_line(tmp_path):
+    terminal, stdin = os.openpty()
+    try:
+        proc = subprocess.run(CLI, stdin=stdin, capture_output=True, cwd=REPO, env={**os.environ, **le_env(tmp_path)})
+    finally:
+        os.close(terminal)
+        os.close(stdin)
+    assert proc.stderr.startswith(b"Usage: cnpg-render") and b"cnpg-render: error" not in proc.stderr
+    assert not (tmp_path / "le").exists(), "help is not an error to record"
+
+
 # --------------------------------------------------------------------------- internal errors
 
 
