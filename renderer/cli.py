@@ -87,8 +87,14 @@ _HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def run(args: list[str]) -> None:
-    """The click CLI with usage errors in the one-line form too (exit 2): Helm 4 users
-    only see them through the last-error file."""
+    """The click CLI, guarded as a whole too: what click itself does (parsing, --help on a
+    full disk) fails in one line like a command."""
+    guard.run("cnpg-render", _click, args)
+
+
+def _click(args: list[str]) -> None:
+    """Usage errors in the one-line form too (exit 2): Helm 4 users only see them through
+    the last-error file."""
     try:
         code = main.main(args=args, prog_name="cnpg-render", standalone_mode=False)
     except _HELP_INSTEAD as exc:  # `cnpg-render` alone on a terminal: the help, as click shows it

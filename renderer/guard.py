@@ -18,6 +18,7 @@ No click here: the plain render path (`renderer.entry`) runs inside `run` too.""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import re
@@ -134,6 +135,9 @@ def as_error(exc: BaseException) -> RenderError:
     if isinstance(exc, RenderError):
         return exc
     if isinstance(exc, OSError):
+        if exc.filename is None and (isinstance(exc, BrokenPipeError) or exc.errno == errno.ENOSPC):
+            _take_back(getattr(sys.stdout, "buffer", None), None)  # a write by a library (click's help)
+            return OutputError("stdout", _output_trouble(exc))
         where = exc.filename if isinstance(exc.filename, str) else "I/O"
         return RenderError(where, f"{exc.strerror or type(exc).__name__}")
     if isinstance(exc, MemoryError):
@@ -205,8 +209,6 @@ def emit(pieces: Iterable[bytes | bytearray | memoryview | str]) -> None:
 
 
 def _output_trouble(exc: OSError) -> str:
-    import errno
-
     if isinstance(exc, BrokenPipeError):
         return "closed by the reader before all output was written (broken pipe, e.g. `| head`)"
     if exc.errno == errno.ENOSPC:

@@ -124,6 +124,14 @@ def test_head_in_a_real_shell_pipeline(tmp_path):
     assert lines[-1] == "exit 1" and len(lines) == 2 and lines[0].startswith("cnpg-render: error: stdout: ")
 
 
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["render", "--help"]])
+def test_what_click_writes_itself_fails_in_one_line_too(tmp_path, args):
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([*CLI, *args], stdout=full, stderr=subprocess.PIPE, cwd=REPO,
+                              env={**os.environ, **le_env(tmp_path)})
+    assert proc.returncode == 1 and "stdout: no space left on device" in one_error_line(proc.stderr)
+
+
 def test_full_device_is_one_line(tmp_path):
     with open("/dev/full", "wb") as full:
         proc = subprocess.run([*CLI, "--overlay", BACKUPS], input=INPUT, stdout=full, stderr=subprocess.PIPE,
