@@ -63,12 +63,8 @@ def _line(kind: str, text: str) -> str:
 
 
 def say(kind: str, text: str) -> None:
-    """One line on stderr (`warning`, `invalid`, ...); stderr trouble never fails a run."""
-    try:
-        sys.stderr.write(_line(kind, text) + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
+    """One line on stderr (`warning`, `invalid`, ...)."""
+    say_raw(_line(kind, text))
 
 
 def warn(notices: Iterable[Notice | str]) -> None:
@@ -92,6 +88,7 @@ def fail(error: RenderError, exit_code: int = 1) -> NoReturn:
 
 
 def say_raw(line: str) -> None:
+    """`line` on stderr as it is; stderr trouble (closed, full) never fails a run."""
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
