@@ -199,7 +199,8 @@ def _helm(argv: list[str], cwd: Path, env: dict[str, str]) -> bytes:
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=cwd, env=env)
     except OSError as exc:
-        raise ArgoError(f"helm template: cannot run {argv[0]}: {exc.strerror}; put helm on the sidecar's PATH") from None
+        raise ArgoError(f"helm template: cannot run {argv[0]}: {exc.strerror}; "
+                        "put helm on the sidecar's PATH") from None
     said = [line for line in proc.stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     if proc.returncode != 0:
         cause = [line for line in said if line.startswith("Error:")] or said[-1:]  # not its "Use --debug" hint

@@ -72,7 +72,8 @@ def load_config_file(path: str):
     found = user_config(obj, os.environ.get("KUSTOMIZE_PLUGIN_CONFIG_ROOT"))
     if found is not None:
         return config_from(*reversed(found))
-    name = (obj.get("metadata") or {}).get("name") if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else None
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    name = metadata.get("name") if isinstance(metadata, dict) else None
     return config_from(copy, f"{KIND}/{name} (kustomize's copy; line numbers are of that copy)" if name else path)
 
 

@@ -198,7 +198,8 @@ CREDENTIALS = {
     "s3": Ways("s3Credentials", (("accessKeyId", "secretAccessKey"), ("inheritFromIAMRole",))),
     "azure": Ways("azureCredentials", (("storageKey",), ("storageSasToken",), ("inheritFromAzureAD",),
                                        ("useDefaultAzureCredentials",)),
-                  alone="connectionString", needs=(("storageKey", "storageAccount"), ("storageSasToken", "storageAccount"))),
+                  alone="connectionString",
+                  needs=(("storageKey", "storageAccount"), ("storageSasToken", "storageAccount"))),
     "google": Ways("googleCredentials", (("applicationCredentials",), ("gkeEnvironment",))),
 }
 # Credential keys that count only when true.
@@ -212,7 +213,8 @@ def credential_problems(ways: Ways, present: Iterable[str],
     accessKey where CNPG says accessKeyId)."""
     given = set(present)
     if ways.alone is not None and ways.alone in given:
-        others = [key for way in ways.ways for key in way if key in given] + sorted(given - {ways.alone}.union(*ways.ways))
+        in_ways = [key for way in ways.ways for key in way if key in given]
+        others = in_ways + sorted(given - {ways.alone}.union(*ways.ways))
         return [(others[0], f"cannot be combined with {name(ways.alone)}: with it, every other field must be "
                             "left out")] if others else []
     problems: list[tuple[str | None, str]] = []
