@@ -4,13 +4,15 @@ Helm and ArgoCD run it on every render, nearly always as
 `cnpg-render [render] --overlay X [--release R] [--namespace N] [FILE|-]...`. That call
 is read here, from the option table `renderer.cli` declares to click too, and never
 loads click (a third of our start-up). Anything else — other commands, --help, other
-flags, unusual spellings — goes to the click CLI, which owns usage and its errors."""
+flags, unusual spellings — goes to the click CLI, which owns usage and its errors.
+Both paths run the command inside `renderer.guard`."""
 
 from __future__ import annotations
 
 import os
 import sys
 
+from renderer import guard
 from renderer.shell import RENDER_OPTIONS, render_stream
 
 # Set by the shell completion scripts click generates; such a call is never a render.
@@ -24,11 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     plain = plain_render(args)
     if plain is None:
-        from renderer.cli import main as cli
+        from renderer.cli import run
 
-        cli.main(args=args, prog_name="cnpg-render")
+        run(args)
         return
-    render_stream(**plain)
+    guard.run("render", render_stream, **plain)
 
 
 def plain_render(args: list[str]) -> dict | None:

@@ -29,7 +29,7 @@ class Found:
     name: str
     namespace: str | None  # metadata.namespace, else --namespace
     labels: dict
-    where: str  # "document 3 (Cluster/pg)", "document 3 (Cluster/pg) items[0]"
+    where: str  # a Document: "document 4 (Cluster/pg)", "document 4 (Cluster/pg) items[0]"
 
     @property
     def id(self) -> str:
@@ -81,7 +81,7 @@ def _refuse_duplicates(found: list[Found]) -> None:
 def _found(index: int, item: int | None, obj: dict, namespace: str | None) -> Found:
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     name = str(metadata.get("name") or "")
-    where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
+    where = document_where(index, "Cluster", name, item)
     labels = metadata.get("labels") or {}
     return Found(index, item, obj, name, metadata.get("namespace") or namespace,
                  labels if isinstance(labels, dict) else {}, where)

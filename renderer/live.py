@@ -17,9 +17,10 @@ from typing import Iterable
 
 import yaml
 
-PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
-CLUSTER_KIND = ("postgresql.cnpg.io", "Cluster")
-OBJECTSTORE_KIND = ("barmancloud.cnpg.io", "ObjectStore")
+from renderer.cnpg.meta import API_GROUP, PLUGIN_API_GROUP, PLUGIN_NAME
+
+CLUSTER_KIND = (API_GROUP, "Cluster")
+OBJECTSTORE_KIND = (PLUGIN_API_GROUP, "ObjectStore")
 KUBECTL_TIMEOUT = 60
 
 

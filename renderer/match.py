@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
+from renderer.cnpg.meta import API_GROUP
 from renderer.errors import RenderError
 from renderer.overlay.model import Entry
 
@@ -43,6 +44,6 @@ def pair(entries: list[Entry], clusters: list) -> list[tuple[Entry, object]]:
 
 def _listing(clusters: list) -> str:
     if not clusters:
-        return "(the input holds no postgresql.cnpg.io Cluster)"
+        return f"(the input holds no {API_GROUP} Cluster)"
     names = ", ".join(f"{c.namespace}/{c.name}" if c.namespace else c.name for c in clusters)
     return f"(Clusters found: {names}); set cnpg.<name>.match or optional: true"

@@ -12,6 +12,7 @@ from dataclasses import field
 from functools import cached_property
 
 from renderer import yamlcodec
+from renderer.cnpg.meta import LINEAGE_PREFIX
 from renderer.records import record
 
 BOM = b"\xef\xbb\xbf"
@@ -26,7 +27,7 @@ _SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
 _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
 # A document can only be a target (a CNPG Cluster or ScheduledBackup, a List holding
 # one, or an object we generated on an earlier pass) if its text holds one of these.
-OURS = b"cnpg-render.io/"
+OURS = LINEAGE_PREFIX.encode()
 CNPG_TEXT = b"cnpg.io/"
 _CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
 

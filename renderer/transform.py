@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from renderer import find, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, write
-from renderer.errors import Notice, document_where
+from renderer.errors import Notice, about, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
 from renderer.records import record
@@ -71,9 +71,10 @@ def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Conte
                                          "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
     plans = []
     for entry, found in match.pair(entries, find.clusters(docs, context.namespace)):
-        find.check_shape(found)
-        inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
-        plans.append(plan(entry, overlay, found, context.release, inherited))
+        with about(found.where):  # an error at an overlay line still names its Cluster (KRM results)
+            find.check_shape(found)
+            inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
+            plans.append(plan(entry, overlay, found, context.release, inherited))
     return Planned(plans, notices, context.namespace)
 
 
@@ -82,13 +83,14 @@ def apply(docs: list[tuple[int, object]], planned: Planned, facts: Facts | None,
     `collect` (plan): unsafe verdicts are reported instead of refused."""
     result = Result({}, list(planned.notices))
     for p in planned.plans:
-        settled, verdict = _decide(p, facts)
-        if verdict is not None:
-            refusal = verdict.refusal()
-            if refusal is not None and not collect:
-                raise refusal
-            result.verdicts.append(verdict)
-        edit = write(settled)
+        with about(p.cluster.where):
+            settled, verdict = _decide(p, facts)
+            if verdict is not None:
+                refusal = verdict.refusal()
+                if refusal is not None and not collect:
+                    raise refusal
+                result.verdicts.append(verdict)
+            edit = write(settled)
         edit.notices[:0] = settled.notices
         edit.notices += verdict.notices(settled.cluster.where) if verdict else []
         result.clusters.append((settled, edit))

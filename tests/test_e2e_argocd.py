@@ -109,10 +109,25 @@ def test_bad_overlay_fails_with_cause_and_no_output(sidecar):
 
 
 def test_failing_helm_template_is_an_error_not_empty_success(sidecar):
+    (sidecar.app / "templates" / "broken.yaml").write_text("{{ fail \"the chart refuses\" }}\n")
+    proc = generate(sidecar, check=False)
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("cnpg-render: error: argocd: helm template failed")
+    assert "the chart refuses" in proc.stderr
+
+
+def test_missing_values_file_is_refused_before_helm_runs(sidecar):
     params = json.dumps([{"name": "values-files", "array": ["missing.yaml"]}])
     proc = generate(sidecar, check=False, ARGOCD_APP_PARAMETERS=params)
     assert proc.returncode != 0 and proc.stdout == ""
-    assert "missing.yaml" in proc.stderr and "helm template failed" in proc.stderr
+    assert "values file 'missing.yaml' is not found" in proc.stderr
+
+
+def test_values_url_is_refused_not_fetched(sidecar):
+    """helm would fetch it from the sidecar (server-side request forgery)."""
+    params = json.dumps([{"name": "values-files", "array": ["http://169.254.169.254/latest/meta-data/"]}])
+    proc = generate(sidecar, check=False, ARGOCD_APP_PARAMETERS=params)
+    assert proc.returncode != 0 and proc.stdout == "" and "is a URL (http://…)" in proc.stderr
 
 
 def test_chart_rendering_nothing_is_an_error(sidecar):

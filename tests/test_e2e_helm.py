@@ -201,6 +201,10 @@ def test_helm4_failure_is_found_with_last_error(helm4):
     assert 'plugin "cnpg-render" exited with error' in proc.stderr
     told = helm4.bash(doc_block("helm4-last-error")).stdout
     assert told.startswith("cnpg-render: error:") and "overlay-bad.yaml" in told
+    assert "\n  from `cnpg-render render` at " in told and "stale" not in told
+    good = args[:-1] + [f"--post-renderer-args=--overlay={OVERLAY}", "--post-renderer-args=--release=demo"]
+    helm4.run([helm4.helm, *good])
+    assert "\n  stale: a later run succeeded at " in helm4.bash(doc_block("helm4-last-error")).stdout
 
 
 def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
@@ -208,6 +212,7 @@ def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
     args = ["template", "demo", CHART, "--post-renderer", "cnpg-render", f"--post-renderer-args=--overlay={OVERLAY}"]
     assert helm4.run([helm4.helm, *args], env=env, check=False).returncode == 1
     assert "cannot find 'cnpg-render'" in helm4.last_error_file.read_text()
+    assert "\ntime: 20" in helm4.last_error_file.read_text(), "the launcher dates its error too"
     env["CNPG_RENDER_BIN"] = str(CNPG_RENDER)
     assert_backup_injected(load_docs(helm4.run([helm4.helm, *args, "--post-renderer-args=--release=demo"], env=env).stdout))
 

@@ -164,5 +164,24 @@ def _patch(entry: Entry, cluster: dict) -> dict:
             cluster = jsonpatch.JsonPatch([operation]).apply(cluster)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
             origin = entry.where("patches")
-            raise RenderError(f"{origin}[{i}]", f"patch cannot be applied: {exc}") from None
+            raise RenderError(f"{origin}[{i}]", _patch_problem(operation, exc)) from None
     return cluster
+
+
+def _patch_problem(operation, exc: Exception) -> str:
+    """Why an operation failed, in its own terms (op and path) and with what to write
+    instead: jsonpatch's own text prints whole documents (the Cluster spec as a dict)."""
+    import jsonpatch
+
+    if not isinstance(operation, dict) or isinstance(exc, jsonpatch.InvalidJsonPatch):
+        return ("is not an RFC 6902 operation: write {op: add|remove|replace|move|copy|test, path: /spec/..., "
+                "value: ...}")
+    op, path = operation.get("op"), operation.get("path")
+    shown = f"{op} {path}"
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return f"{shown}: the Cluster holds another value there, so the test fails and the patch stops"
+    if isinstance(path, str) and not path.startswith("/"):
+        return f"{shown}: a path starts with '/', e.g. /spec/instances"
+    return (f"{shown}: the path{' (or from)' if 'from' in operation else ''} does not exist in the Cluster as "
+            "rendered: 'add' needs the parent to exist, 'remove' and 'replace' the member itself "
+            "(see the Cluster with `cnpg-render diff`)")

@@ -173,7 +173,7 @@ class Converter:
         pattern, minimum = field.metadata.get("pattern"), field.metadata.get("minimum")
         if pattern and not re.search(pattern, raw):
             # The value is not echoed: a URL can carry a password.
-            raise self.fail(path, f"does not match {pattern}")
+            raise self.fail(path, field.metadata["advice"])
         if minimum is not None and raw < minimum:
             raise self.fail(path, f"must be at least {minimum}")
 

@@ -22,11 +22,15 @@ class Custom:
 
 
 def option(default: Any = dataclasses.MISSING, *, key: str | None = None, doc: str = "",
-           pattern: str | None = None, minimum: int | None = None, custom: Custom | None = None,
+           pattern: str | None = None, advice: str = "", minimum: int | None = None, custom: Custom | None = None,
            default_factory: Any = dataclasses.MISSING, internal: bool = False):
     """Declare an overlay field. `key` overrides the camelCase name derived from the
-    Python name; `internal` fields are filled by the loader, never read from YAML."""
-    meta = {"key": key, "doc": doc, "pattern": pattern, "minimum": minimum, "custom": custom,
+    Python name; `internal` fields are filled by the loader, never read from YAML. A
+    `pattern` comes with `advice`, the refusal a user reads (what to write instead): a
+    raw regex says nothing to most people."""
+    if pattern and not advice:
+        raise ValueError("a pattern needs its advice")
+    meta = {"key": key, "doc": doc, "pattern": pattern, "advice": advice, "minimum": minimum, "custom": custom,
             "internal": internal}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
