@@ -23,17 +23,16 @@ render, they and the added objects give exactly what `render` gives."""
 from __future__ import annotations
 
 import copy
-import sys
 
 import click
 import yaml
 
 from renderer import stream, yamlcodec
 from renderer.cli import facts_options, render_inputs
+from renderer.cnpg.meta import LINEAGE_PREFIX
 from renderer.errors import Notice, RenderError, document_where
 
 API_GROUP = "helm.toolkit.fluxcd.io"
-OURS = "cnpg-render.io/"  # the lineage annotations our metadata patches always set
 _MERGED_METADATA = ("labels", "annotations")
 
 
@@ -171,7 +170,7 @@ def with_post_renderer(helmrelease: dict, patches: list[dict]) -> dict:
 
 def _is_ours(post_renderer) -> bool:
     patches = _map(post_renderer, "kustomize").get("patches") or []
-    return any(OURS in str(p.get("patch", "")) for p in patches if isinstance(p, dict))
+    return any(LINEAGE_PREFIX in str(p.get("patch", "")) for p in patches if isinstance(p, dict))  # our annotations
 
 
 def plaintext_secrets(objects: list[dict]) -> list[Notice]:
@@ -203,18 +202,12 @@ def command(helmrelease_path, overlays, release, namespace, files, **facts):
     FILE|-: the chart's render (`helm template`), as for render. --release and
     --namespace default to the HelmRelease's. Run it (with --check-store) in CI and
     commit the output: Flux will not run cnpg-render."""
-    from renderer.shell import fail, run_render, warn
+    from renderer import guard
+    from renderer.shell import run_render
 
-    try:
-        chunk, helmrelease = read_helmrelease(helmrelease_path)
-    except RenderError as error:
-        fail(error)
+    chunk, helmrelease = read_helmrelease(helmrelease_path)
     default_release, default_namespace = release_and_namespace(helmrelease)
     rendered = run_render(overlays, release or default_release, namespace or default_namespace, files, facts)
-    try:
-        patches, objects = patches_and_objects(rendered)
-    except RenderError as error:
-        fail(error)
-    warn([*rendered.notices, *plaintext_secrets(objects)])
-    output(chunk, with_post_renderer(helmrelease, patches), objects).write(sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    patches, objects = patches_and_objects(rendered)
+    guard.warn([*rendered.notices, *plaintext_secrets(objects)])
+    guard.emit(output(chunk, with_post_renderer(helmrelease, patches), objects).pieces)
