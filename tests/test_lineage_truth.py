@@ -261,10 +261,11 @@ def test_two_apps_sharing_path_and_server_name_restore_each_others_data(cnpg, mo
     barman = cnpg.parts.barman
     listed = {s: barman.backup_list(common["destinationPath"], s)[0]["systemid"] for s in ("main", "main-r1")}
     assert listed == {"main": a_system, "main-r1": b_system}
+    instance.archive()  # the wrong restore went on archiving B's history into main-r2
     cnpg.lose(instance)
 
     right = app_a.recovery(read="auto", write="auto", recovery={"systemID": a_system}, check=True)
-    assert lineages(right) == ("main", "main-r2") and verdict(right)["verdict"] == "safe"
+    assert lineages(right) == ("main", "main-r3") and verdict(right)["verdict"] == "safe"
     assert restored(cnpg, right).rows() == [1, 2]
 
 
@@ -300,10 +301,11 @@ def test_a_newer_lineage_without_a_base_backup_loses_its_rows(cnpg, moto_s3, tmp
     assert codes(older_step) == ["newer-history"]
     older = restored(cnpg, older_step)
     assert older.rows() == [1, 2]  # rows 3 and 4 are lost: what the refusal prevents
+    older.archive()
     cnpg.lose(older)
 
     accepted = app.recovery(read="auto", write="auto", recovery={"acceptDataLoss": True}, check=True)
-    assert lineages(accepted) == (CLUSTER, f"{CLUSTER}-r2")
+    assert lineages(accepted) == (CLUSTER, f"{CLUSTER}-r3")
     assert "these writes are lost" in run_cli("render", "--check-store", *accepted.args).stderr.decode()
     assert restored(cnpg, accepted).rows() == [1, 2]
 
