@@ -29,8 +29,9 @@ import sys
 
 import click
 
-from renderer import yamlcodec
 from renderer.errors import Notice, RenderError
+from renderer.overlay import source as overlay_source
+from renderer.overlay.source import Source
 
 API_VERSION = "cnpg-render.io/v1"
 KIND = "CnpgBackup"
@@ -41,11 +42,13 @@ GENERATED_FOR = "cnpg-render.io/generated-for"
 PATH_ANNOTATIONS = ("internal.config.kubernetes.io/path", "config.kubernetes.io/path")
 
 
-def config_from(obj, source: str):
-    """(Overlay, Context) from a CnpgBackup object (a plain dict)."""
+def config_from(config: Source, source: str):
+    """(Overlay, Context) from a CnpgBackup object, as read by `overlay.source.read`
+    (so its values are read as every overlay is, and errors point at its lines)."""
     from renderer import overlay as overlay_model
     from renderer.transform import Context
 
+    obj = config.values
     if not isinstance(obj, dict) or obj.get("apiVersion") != API_VERSION or obj.get("kind") != KIND:
         raise RenderError(source, f"expected a {API_VERSION} {KIND} object as the function config")
     name = str((obj.get("metadata") or {}).get("name") or "")
@@ -54,8 +57,9 @@ def config_from(obj, source: str):
     for key, value in options.items():
         if value is not None and not isinstance(value, str):
             raise RenderError(f"{where}: {key}", "must be a string")
-    rest = {k: v for k, v in obj.items() if k not in CONFIG_KEYS}
-    overlay = overlay_model.parse([(where, yamlcodec.dump(rest) if rest else "")])
+    rest = config.without(CONFIG_KEYS)
+    rest.lines = {path: (where, line) for path, (_, line) in rest.lines.items()}
+    overlay = overlay_model.convert([rest], (where,))
     return overlay, Context(release=options["release"], namespace=options["namespace"])
 
 
@@ -66,16 +70,7 @@ def load_config_file(path: str):
             text = handle.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise RenderError(path, f"cannot read plugin config: {getattr(exc, 'strerror', None) or exc}") from None
-    return config_from(_load_plain(text, path), path)
-
-
-def _load_plain(text: str, where: str):
-    import yaml
-
-    try:
-        return yamlcodec.load(text)
-    except yaml.YAMLError as exc:
-        raise RenderError(where, f"invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    return config_from(overlay_source.read(path, text, what="the plugin config"), path)
 
 
 # --- KRM ResourceList ---------------------------------------------------------------
@@ -98,23 +93,20 @@ def _dump(rt, node) -> str:
     return buf.getvalue()
 
 
-def _plain(node):
-    """A round-trip node as plain dicts/lists (what the core and checks expect)."""
-    import json
-
-    return json.loads(json.dumps(node, default=str))
-
-
 def process_resource_list(text: str) -> tuple[str, list[Notice], RenderError | None]:
     """(output ResourceList text, notices, error). An error is also a result, as the
     KRM spec asks, and the items then go back unchanged."""
     from renderer.render import render
 
+    try:  # the one codec reads it first: bounded, and the config read as every overlay is
+        read = overlay_source.read("stdin", text, what="a ResourceList")
+    except RenderError as error:
+        raise RenderError(error.where, f"not a ResourceList: {error.what}") from None
     rt = _yaml()
     rlist = _read_resource_list(rt, text)
     items = list(rlist.get("items") or [])
     try:
-        overlay, context = config_from(_plain(rlist.get("functionConfig")), "functionConfig")
+        overlay, context = config_from(read.child("functionConfig"), "functionConfig")
         texts = [_dump(rt, item) for item in items]
         rendered = render("---\n".join(texts).encode("utf-8"), overlay, context)
     except RenderError as error:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import yaml
-
-from renderer import stream
+from renderer import stream, yamlcodec
 from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
 from renderer.records import record
@@ -78,11 +76,9 @@ def _load(chunk: stream.Chunk):
         return chunk.load()
     except UnicodeDecodeError:
         raise RenderError(document_where(chunk.index), "is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise RenderError(document_where(chunk.index, *kind_and_name(chunk)), f"invalid YAML{at}: {problem}") from None
+    except yamlcodec.YamlError as exc:
+        problem = f"line {exc.line}: {exc.problem}" if exc.line else exc.problem
+        raise RenderError(document_where(chunk.index, *kind_and_name(chunk)), problem) from None
 
 
 def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:

@@ -28,9 +28,8 @@ def run_cli(*args: str, stdin: bytes = b"", env: dict | None = None, cwd: Path |
 def documents(text: str | bytes) -> list:
     """All documents of a stream, parsed (for assertions, never for the product)."""
     from renderer import yamlcodec
-    import yaml
 
-    return [d for d in yaml.load_all(text, Loader=yamlcodec.Loader) if d is not None]
+    return yamlcodec.load_all(text.decode("utf-8") if isinstance(text, bytes) else text)
 
 
 def by_kind(docs: list, kind: str) -> list[dict]:

@@ -14,9 +14,14 @@ from renderer.overlay.model import Overlay
 
 def parse(texts: list[tuple[str, str]]) -> Overlay:
     """Overlay from (file name, text) pairs; later files override earlier ones."""
-    merged = _defaults.apply(_source.merge([_source.read(name, text) for name, text in texts]))
+    return convert([_source.read(name, text) for name, text in texts], tuple(name for name, _ in texts))
+
+
+def convert(sources: list[_source.Source], files: tuple[str, ...]) -> Overlay:
+    """Overlay from sources already read (a config object inside a larger document)."""
+    merged = _defaults.apply(_source.merge(sources))
     overlay = Converter(merged).object(Overlay, merged.values, ())
-    overlay.files = tuple(name for name, _ in texts)
+    overlay.files = files
     check(overlay)
     return overlay
 
