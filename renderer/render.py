@@ -89,7 +89,7 @@ def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
 
 
 def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
-    out = stream.Output()
+    out = stream.Output(stream.lead(chunks[0].buf) if chunks else b"")
     for chunk in chunks:
         edit = result.edits.get(chunk.index)
         if edit is None:
@@ -97,11 +97,12 @@ def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
             continue
         if edit.drop:
             continue
+        newline = chunk.newline.encode()
         for obj in edit.before:
-            out.append(chunk.companion(obj))
-        out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)))
+            out.append(chunk.companion(obj), newline)
+        out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)), newline)
         for obj in edit.after:
-            out.append(chunk.companion(obj))
+            out.append(chunk.companion(obj), newline)
     return out
 
 

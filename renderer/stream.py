@@ -3,7 +3,9 @@
 Helm and ArgoCD hand us megabytes of YAML of which we touch a few documents. So the
 stream is cut at `---` / `...` lines with one C-level regex scan, documents are kept as
 offsets into the input buffer, only documents whose text could hold a target are
-parsed, and every other document is written back as the very bytes it came in as."""
+read (see `candidates`), and every other document is written back as the very bytes
+it came in as. A byte order mark belongs to the stream, not to its first document:
+it stays in front of everything, whatever we add before that document."""
 
 from __future__ import annotations
 
@@ -61,8 +63,8 @@ class Chunk:
 
     @cached_property
     def head(self) -> bytes:
-        """BOM, directives, the bare `---` line and the comments before the content."""
-        data, pos = self.data, len(BOM) if self.data.startswith(BOM) else 0
+        """Directives, the bare `---` line and the comments before the content."""
+        data, pos = self.data, 0
         while (m := _HEAD_LINE.match(data, pos)) and m.end() > pos:
             pos = m.end()
         return data[:pos]
@@ -70,7 +72,10 @@ class Chunk:
     @cached_property
     def body(self) -> str:
         """The document's YAML text, as the parser should see it."""
-        return self.data[len(BOM) if self.data.startswith(BOM) else 0:].decode("utf-8")
+        return self.data.decode("utf-8")
+
+    def load(self):
+        return yamlcodec.load(self.body)
 
     @cached_property
     def newline(self) -> str:
@@ -97,15 +102,12 @@ class Chunk:
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")
 
-    def load(self):
-        return yamlcodec.load(self.body)
-
     def rewrite(self, obj, *, needs_separator: bool) -> bytes:
         """This document with new content: its head comments, separator, JSON-ness,
         line endings and end marker are kept."""
         head = self.head
         if needs_separator and not self.has_separator():
-            head = _bom_split(head, b"---" + self.newline.encode())
+            head = b"---" + self.newline.encode() + head
         text = yamlcodec.dump(obj, as_json=self.is_json(), newline=self.newline)
         return head + text.encode("utf-8") + self._end_marker()
 
@@ -121,15 +123,8 @@ class Chunk:
         return b"..." + self.newline.encode() if self.ends_with_end_marker else b""
 
 
-def _bom_split(head: bytes, separator: bytes) -> bytes:
-    """Put the separator after a BOM, never before it."""
-    if head.startswith(BOM):
-        return BOM + separator + head[len(BOM):]
-    return separator + head
-
-
 # After a document's head: a line with YAML content (not blank, a comment or `...`).
-_CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
+_CONTENT = re.compile(rb"^(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
 
 
 def has_content(chunks: list[Chunk]) -> bool:
@@ -139,15 +134,15 @@ def has_content(chunks: list[Chunk]) -> bool:
 
 
 def split(buf: bytes) -> list[Chunk]:
-    """Cut the stream at document markers; the chunks concatenate back to `buf`."""
-    cuts = {0, len(buf)}
-    bom = len(BOM) if buf.startswith(BOM) else 0
+    """Cut the stream at document markers; `lead(buf)` and the chunks concatenate back to `buf`."""
+    bom = len(lead(buf))
+    cuts = {bom, len(buf)}
     first = _FIRST_MARKER.match(buf, bom)
     markers = [(first.start(), first.group(1), first.end())] if first else []
-    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf)]
+    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf, bom)]
     for start, marker, end in markers:
         if marker == b"---":
-            cuts.add(start if start != bom else 0)  # a BOM stays with the first document
+            cuts.add(start)
         else:
             eol = buf.find(b"\n", end)
             cuts.add(len(buf) if eol < 0 else eol + 1)
@@ -155,24 +150,32 @@ def split(buf: bytes) -> list[Chunk]:
     chunks: list[Chunk] = []
     for start, end in zip(ordered, ordered[1:]):
         chunks.append(Chunk(buf, start, end, len(chunks)))
-    return chunks
+    return chunks or ([Chunk(buf, bom, bom, 0)] if bom else [])  # a lone BOM: one empty document keeps it
+
+
+def lead(buf: bytes) -> bytes:
+    """The byte order mark in front of the stream, if any."""
+    return BOM if buf.startswith(BOM) else b""
 
 
 @record
 class Output:
     """The output, assembled as pieces (mostly views of the input) and written in one
-    go once everything succeeded: half a stream is worse than none for Helm."""
+    go once everything succeeded: half a stream is worse than none for Helm. `lead`
+    (the stream's byte order mark) goes in front of every piece."""
 
+    lead: bytes = b""
     pieces: list[bytes | memoryview] = field(default_factory=list)
 
-    def append(self, data: bytes | memoryview) -> None:
+    def append(self, data: bytes | memoryview, newline: bytes = b"\n") -> None:
         if self.pieces and bytes(self.pieces[-1][-1:]) not in (b"\n", b""):
-            self.pieces.append(b"\n")
+            self.pieces.append(newline)
         self.pieces.append(data)
 
     def write(self, out) -> None:
+        out.write(self.lead)
         for piece in self.pieces:
             out.write(piece)
 
     def getvalue(self) -> bytes:
-        return b"".join(bytes(p) for p in self.pieces)
+        return self.lead + b"".join(bytes(p) for p in self.pieces)
