@@ -64,13 +64,18 @@ class Result:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
-def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Planned:
-    """find → match → plan: every targeted Cluster's lineage, revisions possibly open."""
+def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context,
+                unreadable: list[Notice] | tuple = ()) -> Planned:
+    """find → match → plan: every targeted Cluster's lineage, revisions possibly open.
+    `unreadable`: documents that may hold a Cluster but could not be read (their
+    notices), named wherever an entry matches nothing."""
     entries = [e for e in overlay.cnpg.values() if e.enabled]
     notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
                                          "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
+    notices += unreadable
     plans = []
-    for entry, found in match.pair(entries, find.clusters(docs, context.namespace)):
+    pairs = match.pair(entries, find.clusters(docs, context.namespace), [n.where for n in unreadable], notices)
+    for entry, found in pairs:
         find.check_shape(found)
         inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
         plans.append(plan(entry, overlay, found, context.release, inherited))

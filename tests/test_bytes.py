@@ -73,3 +73,13 @@ def test_any_stream_keeps_its_bom_in_front_and_its_line_endings(plain, position,
     assert_well_formed(out, bom, crlf)
     for doc in plain:
         assert (doc.replace(b"\n", b"\r\n") if crlf else doc) in out
+
+
+@pytest.mark.parametrize("data", [b"\xff\xfe" + "a: 1\n".encode("utf-16-le"), "a: 1\n".encode("utf-16-be"),
+                                  b"\xff\xfe\x00\x00" + "a: 1\n".encode("utf-32-le")],
+                         ids=["utf-16-le-bom", "utf-16-be", "utf-32-le-bom"])
+def test_a_wide_encoding_is_refused_with_one_line(data):
+    result = run_cli("render", "--overlay", str(BACKUPS), stdin=data)
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode() == ("cnpg-render: error: input: is UTF-16 or UTF-32 text: cnpg-render reads UTF-8 "
+                                      "(convert it first, e.g. iconv -f UTF-16 -t UTF-8)\n")

@@ -40,15 +40,16 @@ def test_indented_separator_is_not_a_cut():
     assert len(stream.split(b"a: |\n  ---\n  x\n")) == 1
 
 
-def test_candidate_needs_cnpg_group_and_cluster_text():
-    assert stream.split(b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n")[0].is_candidate()
-    assert not stream.split(b"apiVersion: v1\nkind: ConfigMap\n")[0].is_candidate()
-    assert stream.split(b"metadata:\n  annotations: {cnpg-render.io/generated-for: x}\n")[0].is_candidate()
+def test_candidates_need_cnpg_group_text_or_an_escape():
+    chunks = stream.split(b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n---\napiVersion: v1\nkind: ConfigMap\n"
+                          b"---\nmetadata:\n  annotations: {cnpg-render.io/generated-for: x}\n"
+                          b'---\napiVersion: "postgresql.cnpg\\x2eio/v1"\n')
+    assert [c.index for c in stream.candidates(chunks)] == [0, 2, 3]
 
 
 def test_kube_prometheus_stack_has_no_candidates():
     chunks = stream.split((REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes())
-    assert len(chunks) > 100 and not [c for c in chunks if c.is_candidate()]
+    assert len(chunks) > 100 and not stream.candidates(chunks)
 
 
 def test_a_bom_belongs_to_the_stream_and_the_head_keeps_separator_and_comments():
