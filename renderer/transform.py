@@ -72,7 +72,7 @@ def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Conte
     entries = [e for e in overlay.cnpg.values() if e.enabled]
     notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
                                          "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
-    notices += unreadable
+    notices += [*overlay.notices, *unreadable]
     plans = []
     pairs = match.pair(entries, find.clusters(docs, context.namespace), [n.where for n in unreadable], notices)
     for entry, found in pairs:

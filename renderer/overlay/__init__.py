@@ -8,7 +8,7 @@ from renderer.errors import RenderError
 from renderer.overlay import defaults as _defaults
 from renderer.overlay import source as _source
 from renderer.overlay.checks import check
-from renderer.overlay.convert import Converter
+from renderer.overlay.convert import Converter, backups_not_enabled
 from renderer.overlay.model import Overlay
 
 
@@ -22,6 +22,7 @@ def convert(sources: list[_source.Source], files: tuple[str, ...]) -> Overlay:
     merged = _defaults.apply(_source.merge(sources))
     overlay = Converter(merged).object(Overlay, merged.values, ())
     overlay.files = files
+    overlay.notices = tuple(backups_not_enabled(merged))
     check(overlay)
     return overlay
 
