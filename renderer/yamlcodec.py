@@ -54,8 +54,10 @@ _IMPLICIT = (
     (_MERGE, "<<", "<"),
 )
 # Plain text some YAML reader takes for something other than a string: besides the
-# above, YAML 1.1's sexagesimal numbers and timestamps, and its `=` (value) and `<<`.
-AMBIGUOUS = re.compile(f"(?:{_BOOLEANS}|{_INTEGER}|{_DECIMAL}|{_SPECIAL_FLOAT}|{_NULLS}|<<|="
+# above, YAML 1.1's sexagesimal numbers and timestamps, its `=` (value) and `<<`, and
+# numbers as loosely as any reader spells them (ruamel's YAML 1.2 allows `_` anywhere).
+AMBIGUOUS = re.compile(f"(?:{_BOOLEANS}|{_NULLS}|{_SPECIAL_FLOAT}|<<|="
+                       r"|[-+]?[0-9_.]+(?:[eE][-+]?[0-9_]*)?|[-+]?0[bBoOxX][0-9a-fA-F_]*"
                        r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
                        r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?)")
 
@@ -316,7 +318,7 @@ def _line(node) -> int:
 
 
 def _shown(key) -> str:
-    return repr(key) if isinstance(key, str) and len(key) <= 40 else type(key).__name__
+    return repr(key) if len(repr(key)) <= 40 else type(key).__name__
 
 
 def _int(text: str) -> int:
