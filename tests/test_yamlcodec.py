@@ -124,7 +124,8 @@ CLUSTER = (FIXTURES / "inputs" / "cluster-main.yaml").read_text()
 OVERLAY = (FIXTURES / "overlays" / "backups.yaml").read_text()
 HOSTILE = {  # name: (manifests, overlay, the one error line's end)
     "alias bomb in a cluster": (CLUSTER.replace("spec:\n", "spec:\n  x:\n" + _bomb(indent="    "), 1), OVERLAY,
-                                f"line 12: aliases expand to more than {MAX_EXPANSION} added values: write the values out"),
+                                f"line 12: aliases expand to more than {MAX_EXPANSION} added values: "
+                                "write the values out"),
     "alias bomb in an overlay": (CLUSTER, OVERLAY + "    patches:\n    - op: add\n      path: /x\n      value:\n"
                                  + _bomb(indent="        "),
                                  f"aliases expand to more than {MAX_EXPANSION} added values: write the values out"),
@@ -168,10 +169,11 @@ def test_what_we_write_reads_back_the_same_for_every_yaml_reader(text):
     import yaml
     from ruamel.yaml import YAML
 
-    written = yamlcodec.dump({"k": text, text: "v"} if text else {"k": text})
-    assert yamlcodec.load(written)["k"] == text  # us, Kubernetes' reading
-    assert yaml.load(written, Loader=yaml.SafeLoader)["k"] == text  # YAML 1.1 (PyYAML)
-    assert YAML(typ="safe", pure=True).load(written)["k"] == text  # YAML 1.2 (ruamel)
+    for written, read in ((yamlcodec.dump({"k": text}), lambda doc: doc["k"]),  # as a value
+                          (yamlcodec.dump({text: "v"}), lambda doc: next(iter(doc)))):  # as a key
+        assert read(yamlcodec.load(written)) == text  # us, Kubernetes' reading
+        assert read(yaml.load(written, Loader=yaml.SafeLoader)) == text  # YAML 1.1 (PyYAML)
+        assert read(YAML(typ="safe", pure=True).load(written)) == text  # YAML 1.2 (ruamel)
 
 
 def test_load_located_knows_lines_and_the_text_of_plain_non_strings():
