@@ -267,16 +267,15 @@ def store_picks(paths: list[str], name: str, buf, context) -> list[tuple[str, st
     """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, newest lineage
     holding a completed base backup or None, next unused revision), read from the store
     its backups write to — the same plans a render makes, asked of the store."""
-    import dataclasses
-
     from renderer import gather
     from renderer import overlay as overlay_model
     from renderer.facts import newest_restorable, next_unused
+    from renderer.records import replace
     from renderer.render import prepare
 
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
-    plans = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context).planned.plans
+    plans = prepare(buf, replace(loaded, cnpg={name: entry}), context).planned.plans
     stores = gather.inspect_stores(plans)
     picks = []
     for plan in plans:

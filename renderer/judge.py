@@ -8,14 +8,12 @@ render refuses on. Pure: the plan and the facts in, the verdict out.
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from renderer.errors import Notice, RenderError
 from renderer.facts import Facts, newest_restorable, next_unused
 from renderer.lineage import Plan, Side, norm, revision_of
 from renderer.live import LiveCluster
 from renderer.objectstore import LineageState, StoreState
-from renderer.records import record
+from renderer.records import field, record
 
 VERDICTS = {
     "safe": "safe",

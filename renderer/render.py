@@ -79,11 +79,11 @@ def read_targets(chunks: list[stream.Chunk]) -> tuple[list[tuple[int, object]], 
             unreadable.append(_unreadable(chunk, exc))
             continue
         if kinds is None or kinds & _TARGET_KINDS or stream.OURS in chunk.data:
-            docs.append((chunk.index, load(chunk)))
+            docs.append((chunk.index, _load(chunk)))
     return docs, unreadable
 
 
-def load(chunk: stream.Chunk):
+def _load(chunk: stream.Chunk):
     """The document of `chunk`, or the one-line error that names it."""
     try:
         return yamlcodec.load(chunk.body)
@@ -140,6 +140,6 @@ def cnpg_documents(buf: bytes):
     from renderer import validate
 
     for chunk in stream.candidates(stream.split(buf)):
-        for item in yamlcodec.iter_objects([load(chunk)]):
+        for item in yamlcodec.iter_objects([_load(chunk)]):
             if validate.is_cnpg_object(item):
                 yield chunk.index, item

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import field
 from functools import cached_property
 
 from renderer import yamlcodec
-from renderer.records import record
+from renderer.records import field, record
 
 BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE, which starts the same)

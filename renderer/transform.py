@@ -9,7 +9,6 @@ No I/O here. The stream layer hands us only the documents that can be targets, p
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from renderer import find, match
@@ -18,7 +17,7 @@ from renderer.cnpg.cluster import ClusterEdit, write
 from renderer.errors import Notice, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
-from renderer.records import record
+from renderer.records import field, record
 
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
     from renderer.facts import Facts

@@ -6,7 +6,6 @@ Plan into fields. Pure: the Cluster dict in, a new one and companions out."""
 from __future__ import annotations
 
 import copy
-from dataclasses import field
 
 from renderer.cnpg import (
     backup,
@@ -23,7 +22,7 @@ from renderer.errors import Notice, RenderError
 from renderer.find import Found
 from renderer.lineage import Plan, Side
 from renderer.overlay.model import Entry
-from renderer.records import record
+from renderer.records import field, record
 
 
 @record

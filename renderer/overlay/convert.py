@@ -8,12 +8,12 @@ would silently be another one (`Converter.text`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing
 from functools import cache
 from typing import Any, Literal, Union
 
+from renderer import records
 from renderer.errors import Notice, Origin, RenderError
 from renderer.overlay.fields import Located, yaml_fields, yaml_key
 from renderer.overlay.source import Source, format_path
@@ -58,7 +58,7 @@ class Converter:
     def fail(self, path: tuple, what: str) -> RenderError:
         return RenderError(self.origin(path), what)
 
-    def value(self, tp, raw, path: tuple, field: dataclasses.Field | None = None):
+    def value(self, tp, raw, path: tuple, field: records.Field | None = None):
         custom = field.metadata.get("custom") if field else None
         if custom is not None:
             return self._custom(custom, raw, path)
@@ -72,7 +72,7 @@ class Converter:
             return self._list(typing.get_args(tp)[0], raw, path)
         if origin is dict:
             return self._dict(typing.get_args(tp)[1], raw, path)
-        if dataclasses.is_dataclass(tp):
+        if records.is_record(tp):
             return self.object(tp, raw, path)
         return self._scalar(tp, raw, path, field)
 
@@ -88,9 +88,9 @@ class Converter:
             origins[field.name] = self.origin(path + (key,))
             if key in raw:
                 kwargs[field.name] = self.value(hints(cls)[field.name], raw[key], path + (key,), field)
-            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            elif field.default is records.MISSING and field.default_factory is records.MISSING:
                 raise self.fail(path + (key,), "is required")
-        if "name" in {f.name for f in dataclasses.fields(cls)} and name:
+        if "name" in {f.name for f in records.fields(cls)} and name:
             kwargs.setdefault("name", name)
         obj = cls(**kwargs, origins=origins)
         for field in fields.values():
@@ -144,7 +144,7 @@ class Converter:
         for key, item in raw.items():
             if not isinstance(key, str):
                 raise self.fail(path + (key,), "keys must be strings")
-            if dataclasses.is_dataclass(value_tp):
+            if records.is_record(value_tp):
                 out[key] = self.object(value_tp, item, path + (key,), name=key)
             elif value_tp is dict:
                 out[key] = self._mapping(item, path + (key,))

@@ -7,11 +7,9 @@ the converter can take text fields as written (see `convert.Converter.text`)."""
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from renderer import yamlcodec
 from renderer.errors import RenderError
-from renderer.records import record
+from renderer.records import field, record
 
 Path_ = tuple  # a key path: ("cnpg", "main", "backups", "revision") or with list indices
 
