@@ -14,8 +14,9 @@ from tests.helpers import FIXTURES, run_cli
 
 BACKUPS = FIXTURES / "overlays" / "backups.yaml"  # inline keys: a Secret goes before the Cluster
 OVERLAY = overlay.load([str(BACKUPS)])
-CLUSTER, CONFIGMAP = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes().split(b"---\n# Source: demo/templates/configmap")
-CONFIGMAP = b"---\n# Source: demo/templates/configmap" + CONFIGMAP
+_SECOND = b"---\n# Source: demo/templates/configmap"
+CLUSTER, CONFIGMAP = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes().split(_SECOND)
+CONFIGMAP = _SECOND + CONFIGMAP
 
 
 def stream_of(*docs: bytes, bom: bool, crlf: bool, first_separator: bool = True) -> bytes:

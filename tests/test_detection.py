@@ -147,9 +147,12 @@ ISSUE_SPELLINGS = {
 def test_the_real_cli_edits_clusters_spelled_any_legal_way(spelling):
     doc = yamlcodec.load(spelling)
     doc.update({"metadata": FIXED["metadata"][1], "spec": FIXED["spec"][1]})
-    text = spelling if spelling.startswith("{") else spelling + f"metadata: {FIXED['metadata'][0]}\nspec: {FIXED['spec'][0]}\n"
-    if spelling.startswith("{"):
-        text = json.dumps(doc) + "\n" if '"' in spelling else spelling.replace("}", f", metadata: {FIXED['metadata'][0]}}}", 1)
+    if not spelling.startswith("{"):
+        text = spelling + f"metadata: {FIXED['metadata'][0]}\nspec: {FIXED['spec'][0]}\n"
+    elif '"' in spelling:
+        text = json.dumps(doc) + "\n"
+    else:
+        text = spelling.replace("}", f", metadata: {FIXED['metadata'][0]}}}", 1)
     result = run_cli("render", "--overlay", str(BACKUPS), stdin=b"---\n" + text.encode() + OTHERS)
     assert result.returncode == 0, result.stderr.decode()
     kinds = [d.get("kind") for d in yamlcodec.load_all(result.stdout.decode())]

@@ -157,9 +157,11 @@ def test_a_merge_key_with_an_override_is_legal_in_a_cluster():
 
 @pytest.mark.parametrize("where, text, message", [
     ("cluster", CLUSTER.replace(b"  instances: 1\n", b"  instances: 1\n  instances: 2\n"),
-     "cnpg-render: error: document 0 (Cluster/demo-cnpg-main): line 12: duplicate key 'instances': write each key once"),
+     "cnpg-render: error: document 0 (Cluster/demo-cnpg-main): line 12: "
+     "duplicate key 'instances': write each key once"),
     ("overlay", overlay_text().replace("      credentials: s3\n", "      credentials: s3\n      credentials: s4\n"),
-     "cnpg-render: error: {overlay}:12: cnpg.main.backups.credentials: duplicate key 'credentials': write each key once"),
+     "cnpg-render: error: {overlay}:12: cnpg.main.backups.credentials: "
+     "duplicate key 'credentials': write each key once"),
 ])
 def test_a_duplicate_key_is_refused_with_its_line(where, text, message, tmp_path):
     path = tmp_path / "o.yaml"
