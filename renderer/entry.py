@@ -8,6 +8,7 @@ flags, unusual spellings — goes to the click CLI, which owns usage and its err
 
 from __future__ import annotations
 
+import gc
 import sys
 
 from renderer.shell import RENDER_OPTIONS, render_stream
@@ -17,6 +18,9 @@ _FLAGS = {flag: (parameter, repeatable) for parameter, (flags, repeatable) in RE
 
 
 def main(argv: list[str] | None = None) -> None:
+    # A run lives for a render and builds no reference cycles worth collecting, but the
+    # collector would sweep every object the imports create, again and again.
+    gc.disable()
     args = sys.argv[1:] if argv is None else list(argv)
     plain = plain_render(args)
     if plain is None:

@@ -10,7 +10,6 @@ it stays in front of everything, whatever we add before that document."""
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import cached_property
 
 from renderer import yamlcodec
@@ -31,8 +30,9 @@ _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
 # one, or an object we generated on an earlier pass) if what it says holds
 # `postgresql.cnpg.io/` or `cnpg-render.io/`. YAML can spell that text only literally,
 # or inside a double-quoted scalar with escapes (`\x2e`, `\u0063`, `\/`) or an escaped
-# line break (YAML 1.1 also breaks lines at NEL, LS and PS) joining two lines: folding always puts a space or a line break between
-# the parts, and aliases, tags and comments add no text. So these two scans find every
+# line break (YAML 1.1 also breaks lines at NEL, LS and PS) joining two lines: folding
+# always puts a space or a line break between the parts, and aliases, tags and comments
+# add no text. So these two scans find every
 # document that can be a target (a strict superset; tests/test_detection.py generates
 # the spellings).
 OURS = b"cnpg-render.io/"
@@ -61,10 +61,10 @@ class Chunk:
     @cached_property
     def head(self) -> bytes:
         """Directives, the bare `---` line and the comments before the content."""
-        data, pos = self.data, 0
-        while (m := _HEAD_LINE.match(data, pos)) and m.end() > pos:
+        buf, pos = self.buf, self.start
+        while (m := _HEAD_LINE.match(buf, pos, self.end)) and m.end() > pos:
             pos = m.end()
-        return data[:pos]
+        return buf[self.start:pos]
 
     @cached_property
     def body(self) -> str:
@@ -73,7 +73,7 @@ class Chunk:
 
     @cached_property
     def newline(self) -> str:
-        return "\r\n" if b"\r\n" in self.data else "\n"
+        return "\r\n" if self.buf.find(b"\r\n", self.start, self.end) >= 0 else "\n"
 
     @cached_property
     def source_line(self) -> bytes | None:
@@ -84,14 +84,10 @@ class Chunk:
 
     @cached_property
     def ends_with_end_marker(self) -> bool:
-        return bool(_END_MARKER.search(self.data))
+        return bool(_END_MARKER.search(self.buf, self.start, self.end))
 
     def has_separator(self) -> bool:
         return b"---" in self.head
-
-    def is_indented(self) -> bool:
-        """Does the content start with white space (a document indented as a whole)?"""
-        return self.data[len(self.head):len(self.head) + 1] in (b" ", b"\t")
 
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")
@@ -118,13 +114,14 @@ class Chunk:
 
 
 # After a document's head: a line with YAML content (not blank, a comment or `...`).
-_CONTENT = re.compile(rb"^(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
+_CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
 
 
 def has_content(chunks: list[Chunk]) -> bool:
     """Does any document hold anything but blank lines, comments and markers? (A real
-    stream answers on its first document; only an empty-ish one is read to the end.)"""
-    return any(_CONTENT.search(chunk.data, len(chunk.head)) for chunk in chunks)
+    stream answers on its first document; only an empty-ish one is read to the end.)
+    Read in place: a chunk's bytes are copied only for documents we read."""
+    return any(_CONTENT.search(c.buf, c.start + len(c.head), c.end) for c in chunks)
 
 
 def split(buf: bytes) -> list[Chunk]:
@@ -163,11 +160,12 @@ def candidates(chunks: list[Chunk]) -> list[Chunk]:
     over the whole buffer, a step to the next chunk after each hit."""
     if not chunks:
         return []
-    buf, starts, found = chunks[0].buf, [c.start for c in chunks], set()
+    buf, found = chunks[0].buf, set()
     for pattern in (_CNPG_OR_OURS, _ESCAPE):
-        pos = chunks[0].start
+        index, pos = 0, chunks[0].start
         while (m := pattern.search(buf, pos)) is not None:
-            index = bisect_right(starts, m.start()) - 1
+            while chunks[index].end <= m.start():
+                index += 1
             found.add(index)
             pos = chunks[index].end
     return [chunks[i] for i in sorted(found)]

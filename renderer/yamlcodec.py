@@ -28,7 +28,14 @@ from __future__ import annotations
 import re
 
 import yaml
-from yaml.events import AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent, SequenceEndEvent, SequenceStartEvent
+from yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
@@ -53,13 +60,10 @@ _IMPLICIT = (
     (_NULL, _NULLS, ["~", "n", "N", ""]),
     (_MERGE, "<<", "<"),
 )
-# Plain text some YAML reader takes for something other than a string: besides the
-# above, YAML 1.1's sexagesimal numbers and timestamps, its `=` (value) and `<<`, and
-# numbers as loosely as any reader spells them (ruamel's YAML 1.2 allows `_` anywhere).
-AMBIGUOUS = re.compile(f"(?:{_BOOLEANS}|{_NULLS}|{_SPECIAL_FLOAT}|<<|="
-                       r"|[-+]?[0-9_.]+(?:[eE][-+]?[0-9_]*)?|[-+]?0[bBoOxX][0-9a-fA-F_]*"
-                       r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"
-                       r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?)")
+# Plain text that a YAML reader takes for something other than a string, beyond what
+# PyYAML's writer already quotes (YAML 1.1 as PyYAML reads it): go-yaml's y/n, 0o17,
+# 0X1F, 08 and 1e3, and numbers as loosely as ruamel's YAML 1.2 spells them (`_` anywhere).
+_AMBIGUOUS = re.compile(r"[yYnN]|[-+]?[0-9_.]+(?:[eE][-+]?[0-9_]*)?|[-+]?0[bBoOxX][0-9a-fA-F_]*|[-+]?\.(?:inf|Inf|INF)")
 
 
 class _Resolver(BaseResolver):
@@ -149,6 +153,16 @@ def load_located(text: str) -> Located | None:
         return Located(builder.build(node), builder.lines, builder.texts)
     finally:
         parser.dispose()
+
+
+def copy_value(value):
+    """A fresh copy of a value as the codec builds them (dicts, lists, scalars):
+    what an edit needs, without `copy.deepcopy`'s machinery on the render path."""
+    if isinstance(value, dict):
+        return {key: copy_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_value(item) for item in value]
+    return value
 
 
 def is_list(obj) -> bool:
@@ -368,7 +382,7 @@ def _represent_str(dumper: yaml.Dumper, value: str):
     if "\n" in value and not value.endswith((" ", "\t")):
         style = "|"
     else:
-        style = "'" if AMBIGUOUS.fullmatch(value) else None
+        style = "'" if _AMBIGUOUS.fullmatch(value) else None
     return dumper.represent_scalar(_STR, value, style=style)
 
 

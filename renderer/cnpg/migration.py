@@ -14,13 +14,12 @@ the same store and gives the same bytes."""
 
 from __future__ import annotations
 
-import copy
-
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
 from renderer.errors import Notice
 from renderer.lineage import Inherited, Side
 from renderer.overlay.model import Backups
+from renderer.yamlcodec import copy_value
 
 MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
 
@@ -66,7 +65,7 @@ def inherited(cluster: dict) -> Inherited | None:
 def adopted_store(cluster: dict, side: Side) -> dict:
     """The chart's store as the plugin's write side, when the overlay configures none:
     credentials, wal/data settings and all, with the lineage's serverName."""
-    return {**copy.deepcopy(chart_store(cluster)), "serverName": side.server_name}
+    return {**copy_value(chart_store(cluster)), "serverName": side.server_name}
 
 
 def notice(cluster: dict, backups: Backups, side: Side, where: str) -> Notice:

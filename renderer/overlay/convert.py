@@ -44,7 +44,15 @@ _POINTED_VALUES = {
 
 @cache
 def hints(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The field types of a model class. The model's annotations are objects already
+    (its module does not defer them): read as they are, since typing.get_type_hints
+    would evaluate them all again, a cost paid on every render."""
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        found.update(vars(klass).get("__annotations__", {}))
+    if any(isinstance(tp, str) for tp in found.values()):
+        return typing.get_type_hints(cls)
+    return found
 
 
 class Converter:
