@@ -37,7 +37,6 @@ from yaml.events import (
     SequenceStartEvent,
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-from yaml.resolver import BaseResolver
 
 MAX_DEPTH = 100  # nesting levels; the deepest manifest we know (a CRD schema) has 28
 MAX_ALIASES = 1_000  # alias uses in one document
@@ -46,32 +45,37 @@ MAX_NUMBER = 100  # characters of a number; an int64 has at most 20
 
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _BOOL, _NULL, _MERGE = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
-# Implicit types of plain scalars, as go-yaml v2 resolves them (first match wins).
-_BOOLEANS = "y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"
-_INTEGER = r"[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[0-7_]*|[1-9][0-9_]*)"
-_DECIMAL = r"[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9][0-9_]*)?"
-_SPECIAL_FLOAT = r"[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-_NULLS = "~|null|Null|NULL|"
-_IMPLICIT = (
-    (_BOOL, _BOOLEANS, "yYnNtTfFoO"),
-    (_INT, _INTEGER, "-+0123456789"),
-    (_FLOAT, f"{_DECIMAL}|{_SPECIAL_FLOAT}", "-+0123456789."),
-    (_NULL, _NULLS, ["~", "n", "N", ""]),
-    (_MERGE, "<<", "<"),
-)
+# Implicit types of plain scalars, as go-yaml v2 resolves them: words by name, numbers
+# by pattern (an integer first).
+_WORDS = {**dict.fromkeys("y Y yes Yes YES n N no No NO true True TRUE false False FALSE on On ON off Off OFF".split(),
+                          _BOOL),
+          **dict.fromkeys(["~", "null", "Null", "NULL", ""], _NULL), "<<": _MERGE,
+          **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
+                           ".nan", ".NaN", ".NAN"], _FLOAT)}
+_INTEGER = re.compile(r"[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[0-7_]*"
+                      r"|[1-9][0-9_]*)")
+_DECIMAL = re.compile(r"[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9][0-9_]*)?")
+_NUMBER_START = frozenset("-+.0123456789")
 # Plain text that a YAML reader takes for something other than a string, beyond what
 # PyYAML's writer already quotes (YAML 1.1 as PyYAML reads it): go-yaml's y/n, 0o17,
 # 0X1F, 08 and 1e3, and numbers as loosely as ruamel's YAML 1.2 spells them (`_` anywhere).
 _AMBIGUOUS = re.compile(r"[yYnN]|[-+]?[0-9_.]+(?:[eE][-+]?[0-9_]*)?|[-+]?0[bBoOxX][0-9a-fA-F_]*|[-+]?\.(?:inf|Inf|INF)")
 
 
-class _Resolver(BaseResolver):
-    yaml_implicit_resolvers: dict = {}
+def _plain_tag(text: str) -> str:
+    """The type of a plain scalar."""
+    tag = _WORDS.get(text)
+    if tag is not None:
+        return tag
+    if text[0] in _NUMBER_START:
+        if _INTEGER.fullmatch(text):
+            return _INT
+        if _DECIMAL.fullmatch(text):
+            return _FLOAT
+    return _STR
 
-
-for _tag, _pattern, _first in _IMPLICIT:
-    _Resolver.add_implicit_resolver(_tag, re.compile(f"^(?:{_pattern})$"), list(_first))
 
 try:
     from yaml.cyaml import CParser as _CParser
@@ -91,12 +95,19 @@ except ImportError:  # PyYAML without libyaml: the same reading, slower
     _CParser = _PyParser  # type: ignore[misc, assignment]
 
 
-class _Parser(_CParser, _Resolver):  # type: ignore[misc, valid-type]
-    """libyaml's parser and composer, resolving plain scalars our way."""
+class _Parser(_CParser):  # type: ignore[misc, valid-type]
+    """libyaml's parser and composer; the composer asks us the type of each node."""
 
-    def __init__(self, text: str):
-        _CParser.__init__(self, text)
-        _Resolver.__init__(self)
+    def resolve(self, kind, value, implicit) -> str:
+        if kind is ScalarNode:
+            return _plain_tag(value) if implicit[0] else _STR
+        return _SEQ if kind is SequenceNode else _MAP
+
+    def descend_resolver(self, current_node, current_index) -> None:
+        """No path-dependent types: nothing to track."""
+
+    def ascend_resolver(self) -> None:
+        """No path-dependent types: nothing to track."""
 
 
 class YamlError(ValueError):
