@@ -207,3 +207,18 @@ def test_a_cluster_written_back_keeps_values_other_readers_would_misread(tmp_pat
     result = run_cli("render", "--overlay", str(path), stdin=cluster.encode())
     assert result.returncode == 0, result.stderr.decode()
     assert b"  x:\n    a: 'y'\n    b: '08'\n    c: '1e3'\n    d: '0o17'\n" in result.stdout
+
+
+@pytest.mark.parametrize("recorded", ['"' + "[" * 5000 + "]" * 5000 + '"', "'" + "7" * 5000 + "'", "'{not json'", "'[1]'"],
+                         ids=["5000-deep", "5000-digit", "not JSON", "not a mapping"])
+def test_a_hostile_migration_record_is_one_line_not_a_traceback(recorded, tmp_path):
+    """A second pass reads back the JSON we recorded on a migrated Cluster: what else sits there is refused."""
+    cluster = CLUSTER.replace("  labels:\n", f"  annotations:\n    cnpg-render.io/migrated-in-tree-backup: {recorded}\n"
+                                             "  labels:\n", 1)
+    path = tmp_path / "plugin.yaml"
+    path.write_text(OVERLAY.replace("    backups:", "    engine: plugin\n    backups:"))
+    result = run_cli("render", "--overlay", str(path), stdin=cluster.encode())
+    assert result.returncode == 1 and result.stdout == b""
+    assert result.stderr.decode() == ("cnpg-render: error: Cluster/demo-cnpg-main: metadata.annotations."
+                                      "cnpg-render.io/migrated-in-tree-backup: is not the JSON mapping cnpg-render "
+                                      "records: remove the annotation and render again\n")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
-from renderer.errors import Notice
+from renderer.errors import Notice, RenderError
 from renderer.lineage import Inherited, Side
 from renderer.overlay.model import Backups
 from renderer.yamlcodec import copy_value
@@ -36,7 +36,14 @@ def chart_backup(cluster: dict) -> dict | None:
         return None
     import json  # only migrations get here; plain renders do not load it
 
-    return json.loads(recorded)
+    try:  # what we wrote on the first pass; anything else is hostile or hand-edited
+        value = json.loads(str(recorded))
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise RenderError(f"Cluster/{cluster_name(cluster)}: metadata.annotations.{MIGRATED}",
+                          "is not the JSON mapping cnpg-render records: remove the annotation and render again")
+    return value
 
 
 def record(cluster: dict) -> str:
