@@ -209,8 +209,11 @@ def test_a_cluster_written_back_keeps_values_other_readers_would_misread(tmp_pat
     assert b"  x:\n    a: 'y'\n    b: '08'\n    c: '1e3'\n    d: '0o17'\n" in result.stdout
 
 
-@pytest.mark.parametrize("recorded", ['"' + "[" * 5000 + "]" * 5000 + '"', "'" + "7" * 5000 + "'", "'{not json'", "'[1]'"],
-                         ids=["5000-deep", "5000-digit", "not JSON", "not a mapping"])
+RECORDS = {"5000-deep": '"' + "[" * 5000 + "]" * 5000 + '"', "5000-digit": "'" + "7" * 5000 + "'",
+           "not JSON": "'{not json'", "not a mapping": "'[1]'"}
+
+
+@pytest.mark.parametrize("recorded", RECORDS.values(), ids=RECORDS.keys())
 def test_a_hostile_migration_record_is_one_line_not_a_traceback(recorded, tmp_path):
     """A second pass reads back the JSON we recorded on a migrated Cluster: what else sits there is refused."""
     cluster = CLUSTER.replace("  labels:\n", f"  annotations:\n    cnpg-render.io/migrated-in-tree-backup: {recorded}\n"
