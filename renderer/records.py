@@ -10,7 +10,7 @@ the class's field table when they run."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, dataclass_transform
 
 
 class _Missing:
@@ -50,6 +50,7 @@ def field(*, default: Any = MISSING, default_factory: Any = MISSING, metadata: d
     return Field(default, default_factory, metadata, repr, compare)
 
 
+@dataclass_transform(field_specifiers=(field, Field))
 def record(cls=None, /, *, frozen: bool = False, eq: bool = True):
     """Make `cls` a record: its annotated attributes become fields, in order (a base
     record's first). `eq=False` keeps identity equality; `frozen` fields are written

@@ -378,7 +378,10 @@ _SCALARS = {_INT: _int, _FLOAT: _float, _BOOL: _bool, _NULL: lambda text: None,
 
 # --- writing ---------------------------------------------------------------------------
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+try:
+    from yaml import CSafeDumper as _Dumper
+except ImportError:  # PyYAML without libyaml
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
 
 
 class Dumper(_Dumper):
@@ -390,6 +393,7 @@ class Dumper(_Dumper):
 
 
 def _represent_str(dumper: yaml.Dumper, value: str):
+    style: str | None
     if "\n" in value and not value.endswith((" ", "\t")):
         style = "|"
     else:

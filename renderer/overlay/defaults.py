@@ -40,8 +40,8 @@ def _merge(default, value, from_path: tuple, to_path: tuple, known: Source, out_
             out[key] = _merge(item, value[key], from_path + (key,), to_path + (key,), known, out_maps)
         else:
             out[key] = item
-            for found, copied in zip((known.lines, known.texts), out_maps):
-                _copy(from_path + (key,), to_path + (key,), found, copied)
+            _copy(from_path + (key,), to_path + (key,), known.lines, out_maps[0])
+            _copy(from_path + (key,), to_path + (key,), known.texts, out_maps[1])
     return out
 
 
