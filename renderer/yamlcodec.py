@@ -62,6 +62,7 @@ _NUMBER_START = frozenset("-+.0123456789")
 # PyYAML's writer already quotes (YAML 1.1 as PyYAML reads it): go-yaml's y/n, 0o17,
 # 0X1F, 08 and 1e3, and numbers as loosely as ruamel's YAML 1.2 spells them (`_` anywhere).
 _AMBIGUOUS = re.compile(r"[yYnN]|[-+]?[0-9_.]+(?:[eE][-+]?[0-9_]*)?|[-+]?0[bBoOxX][0-9a-fA-F_]*|[-+]?\.(?:inf|Inf|INF)")
+_AMBIGUOUS_START = frozenset("yYnN-+._0123456789")  # most strings start otherwise: no pattern to try
 
 
 def _plain_tag(text: str) -> str:
@@ -397,7 +398,7 @@ def _represent_str(dumper: yaml.Dumper, value: str):
     if "\n" in value and not value.endswith((" ", "\t")):
         style = "|"
     else:
-        style = "'" if _AMBIGUOUS.fullmatch(value) else None
+        style = "'" if value[:1] in _AMBIGUOUS_START and _AMBIGUOUS.fullmatch(value) else None
     return dumper.represent_scalar(_STR, value, style=style)
 
 
