@@ -319,19 +319,18 @@ def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None
     next restore reads, revision it writes) — the plan of that restore, resolved and
     judged against the store exactly as `render --check-store` would; refused as render
     would refuse it (nothing restorable, newer writes that would be lost, another database)."""
-    import dataclasses
-
     from renderer import gather
     from renderer import overlay as overlay_model
     from renderer.facts import Facts
     from renderer.judge import judge
     from renderer.lineage import as_restore
+    from renderer.records import replace
     from renderer.render import prepare
     from renderer.resolve import resolve
 
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
-    prepared = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context)
+    prepared = prepare(buf, replace(loaded, cnpg={name: entry}), context)
     plans = [as_restore(p) for p in prepared.planned.plans]
     options = gather.FactOptions(check_store=True, ca_bundle=ca_bundle)
     facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))

@@ -9,6 +9,7 @@ Both paths run the command inside `renderer.guard`."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -23,6 +24,9 @@ _FLAGS = {flag: (parameter, repeatable) for parameter, (flags, repeatable) in RE
 
 
 def main(argv: list[str] | None = None) -> None:
+    # A run lives for a render and builds no reference cycles worth collecting, but the
+    # collector would sweep every object the imports create, again and again.
+    gc.disable()
     args = sys.argv[1:] if argv is None else list(argv)
     plain = plain_render(args)
     if plain is None:

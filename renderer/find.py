@@ -10,6 +10,7 @@ from __future__ import annotations
 from renderer import cnpg
 from renderer.errors import RenderError, document_where
 from renderer.records import record
+from renderer.yamlcodec import is_list  # kubectl's rule, kept in one place
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 
@@ -52,10 +53,6 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
             found += [_found(index, i, item, namespace) for i, item in enumerate(obj["items"]) if cnpg.is_cluster(item)]
     _refuse_duplicates(found)
     return found
-
-
-def is_list(obj) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list)
 
 
 def check_shape(found: Found) -> None:

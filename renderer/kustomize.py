@@ -139,12 +139,10 @@ def _read_text(path: str, what: str) -> str:
 
 
 def _load_plain(text: str, where: str):
-    import yaml
-
     try:
         return yamlcodec.load(text)
-    except yaml.YAMLError as exc:
-        raise RenderError(where, f"invalid YAML{yaml_problem(exc)}") from None
+    except yamlcodec.YamlError as exc:
+        raise RenderError(where, str(exc)) from None
 
 
 # --- KRM ResourceList ---------------------------------------------------------------
@@ -174,6 +172,7 @@ def process_resource_list(text: str) -> tuple[str, list[Notice], RenderError | N
     from renderer.render import render
 
     require("ruamel.yaml", "krm")
+    _load_plain(text, "stdin")  # the one codec reads it first: bounded before ruamel builds anything
     rt = _yaml()
     rlist = _read_resource_list(rt, text)
     items = list(rlist.get("items") or [])

@@ -26,7 +26,7 @@ the store. boto3 and the decompressors are imported lazily, only when a store is
 from __future__ import annotations
 
 import re
-from dataclasses import field
+from renderer.records import field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping
 from urllib.parse import urlsplit

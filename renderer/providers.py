@@ -9,14 +9,13 @@ Secret key names are the CNPG cluster chart's, so a chart-made Secret and ours a
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable
 
 from renderer.cnpg import rules
 from renderer.errors import RenderError
 from renderer.overlay.fields import yaml_key
 from renderer.overlay.model import Credential, ExistingSecret
-from renderer.records import record
+from renderer.records import Field, fields, record
 from renderer.sensitive import Sensitive
 
 # (CNPG credentials field, Secret key, value) for each value kept in the Secret.
@@ -133,10 +132,10 @@ PROVIDERS: dict[str, Provider] = {
 
 def _field_of(key: str) -> str:
     """The Credential field behind a YAML key (`inheritFromIAMRole` -> `inherit_from_iam_role`)."""
-    return next(f.name for f in dataclasses.fields(Credential) if yaml_key(f) == key)
+    return next(f.name for f in fields(Credential) if yaml_key(f) == key)
 
 
-def _is_set(cred: Credential, field: dataclasses.Field) -> bool:
+def _is_set(cred: Credential, field: Field) -> bool:
     return getattr(cred, field.name) != field.default
 
 
@@ -144,7 +143,7 @@ def check(cred: Credential) -> None:
     """Fields of one provider only, the location fields present, then its own rules."""
     provider = PROVIDERS[cred.type]
     foreign = {name for other in PROVIDERS.values() for name in other.own} - set(provider.own)
-    for field in dataclasses.fields(Credential):
+    for field in fields(Credential):
         if field.name in foreign and _is_set(cred, field):
             owners = " and ".join(t for t, p in PROVIDERS.items() if field.name in p.own)
             raise RenderError(cred.where(field.name), f"is for type {owners}, but this credential is type "

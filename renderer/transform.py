@@ -9,7 +9,6 @@ No I/O here. The stream layer hands us only the documents that can be targets, p
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from renderer import find, match
@@ -18,7 +17,7 @@ from renderer.cnpg.cluster import ClusterEdit, write
 from renderer.errors import Notice, about, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
-from renderer.records import record
+from renderer.records import field, record
 
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
     from renderer.facts import Facts
@@ -64,13 +63,18 @@ class Result:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
-def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Planned:
-    """find → match → plan: every targeted Cluster's lineage, revisions possibly open."""
+def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context,
+                unreadable: list[Notice] | tuple = ()) -> Planned:
+    """find → match → plan: every targeted Cluster's lineage, revisions possibly open.
+    `unreadable`: documents that may hold a Cluster but could not be read (their
+    notices), named wherever an entry matches nothing."""
     entries = [e for e in overlay.cnpg.values() if e.enabled]
     notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
                                          "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
+    notices += [*overlay.notices, *unreadable]
     plans = []
-    for entry, found in match.pair(entries, find.clusters(docs, context.namespace)):
+    pairs = match.pair(entries, find.clusters(docs, context.namespace), [n.where for n in unreadable], notices)
+    for entry, found in pairs:
         with about(found.where):  # an error at an overlay line still names its Cluster (KRM results)
             find.check_shape(found)
             inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None

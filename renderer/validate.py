@@ -28,8 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from renderer import yamlcodec
 from renderer.cnpg import meta, rules
 from renderer.errors import Document
 
@@ -99,18 +98,6 @@ def check_documents(docs: Iterable[Any], schemas: Schemas | None = None) -> list
 # ---------------------------------------------------------------------------
 # Schemas
 # ---------------------------------------------------------------------------
-
-
-class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's safe loader (the clusters CRD is 460 KB), reading a bare `=` as a string.
-
-    YAML 1.1 resolves a plain `=` to the `value` tag, which the safe loader cannot build;
-    real CRDs (Prometheus operator matchers) carry `enum: [..., =, ...]`, and a
-    `kubectl get crd -o yaml` dump of a whole cluster must still load.
-    """
-
-
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", _CrdLoader.construct_yaml_str)
 
 
 class Schemas:
@@ -193,12 +180,10 @@ def check_schema(obj: dict, schemas: Schemas, index: int | None = None) -> list[
 
 
 def _load_file(path: Path) -> list[Any]:
+    """The documents of a CRD file (JSON is YAML too), read by the one codec."""
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".json":
-            return [json.loads(text)]
-        return list(yaml.load_all(text, Loader=_CrdLoader))
-    except (OSError, ValueError, yaml.YAMLError, RecursionError) as err:
+        return yamlcodec.load_all(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # a YamlError is a ValueError, with its line
         raise CrdError(f"cannot read: {_one_line(str(err))}") from err
 
 
@@ -256,13 +241,9 @@ def _schema_shape(node: Any, path: str) -> str | None:
 
 def _crds(docs: Iterable[Any]) -> Iterator[dict]:
     """CustomResourceDefinitions among `docs`, looking inside `List` documents."""
-    for doc in docs:
-        if not isinstance(doc, dict):
-            continue
-        if doc.get("kind") == "CustomResourceDefinition":
+    for doc in yamlcodec.iter_objects(docs):
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             yield doc
-        elif str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
-            yield from _crds(doc["items"])
 
 
 def _to_json_schema(node: dict) -> dict:

@@ -5,9 +5,6 @@ Plan into fields. Pure: the Cluster dict in, a new one and companions out."""
 
 from __future__ import annotations
 
-import copy
-from dataclasses import field
-
 from renderer.cnpg import (
     backup,
     meta,
@@ -23,7 +20,8 @@ from renderer.errors import Notice, RenderError
 from renderer.find import Found
 from renderer.lineage import Plan, Side
 from renderer.overlay.model import Entry
-from renderer.records import record
+from renderer.records import field, record
+from renderer.yamlcodec import copy_value
 
 
 @record
@@ -42,7 +40,7 @@ class ClusterEdit:
 def write(plan: Plan) -> ClusterEdit:
     """The Cluster of `plan` with its lineage written in, and its companions."""
     entry, target = plan.entry, plan.cluster
-    result = ClusterEdit(copy.deepcopy(target.obj))
+    result = ClusterEdit(copy_value(target.obj))
     spec = result.cluster.setdefault("spec", {})
     if plan.backup:
         _add_backup(entry, plan.backup, target, spec, result)

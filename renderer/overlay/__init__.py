@@ -8,7 +8,7 @@ from renderer.errors import RenderError
 from renderer.overlay import defaults as _defaults
 from renderer.overlay import source as _source
 from renderer.overlay.checks import check
-from renderer.overlay.convert import Converter
+from renderer.overlay.convert import Converter, backups_not_enabled
 from renderer.overlay.model import Overlay
 
 
@@ -24,6 +24,7 @@ def parse(texts: list[tuple[str, str]], wrapper: tuple[str, ...] = ()) -> Overla
     merged = _defaults.apply(_source.merge(sources))
     overlay = Converter(merged).object(Overlay, merged.values, ())
     overlay.files = tuple(name for name, _ in texts)
+    overlay.notices = tuple(backups_not_enabled(merged))
     check(overlay)
     return overlay
 

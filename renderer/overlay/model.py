@@ -287,4 +287,5 @@ class Overlay(Located):
     defaults: Optional[Entry] = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")
     files: tuple[str, ...] = option((), internal=True)
+    notices: tuple = option((), internal=True)  # warnings found while reading it (renderer.errors.Notice)
     origins: dict = origins_field()
