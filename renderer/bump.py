@@ -14,18 +14,28 @@ Edits go into the last --overlay file (the one that wins the merge), so layered 
 below it are never changed; keys it lacks are added. Comments, key order, quoting and
 indentation are kept (ruamel.yaml round trip). `auto` values are left alone: they are
 decided at render time. The result is re-read with the normal loader and checked
-before the file is replaced."""
+before the file is replaced.
+
+A careful editor: a symlinked overlay is edited where it points; an entry that shares
+a mapping with other entries (a YAML anchor, a `<<` merge) is refused, since editing it
+would change them too; concurrent bumps take turns (a lock on the file's directory, held
+from reading to replacing); line endings and a byte-order mark are kept; a read-only
+file or one that is not a regular file (a pipe from `<(...)`) is refused before
+anything is read; a failed write leaves the file as it was."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from renderer.errors import RenderError
 from renderer.lineage import backup_revision, next_revision
 from renderer.overlay.model import AUTO_REVISION, Entry, Overlay
+from renderer.stream import BOM
 
 
 @dataclass(frozen=True)
@@ -166,12 +176,13 @@ def edit_text(text: str, name: str, changes: list[tuple[tuple[str, ...], str]]) 
         doc = CommentedMap()
     if not isinstance(doc, dict):
         raise RenderError("--overlay", "the overlay must be a mapping")
+    shared = shared_mappings(doc)
     entry = _child(_child(doc, "cnpg", CommentedMap), name, CommentedMap)
     done: list[Change] = []
     for path, value in changes:
-        parent = entry
-        for key in path[:-1]:
-            parent = _child(parent, key, CommentedMap)
+        parent = _unshared(entry, shared, ("cnpg", name), doc["cnpg"])
+        for i, key in enumerate(path[:-1]):
+            parent = _unshared(_child(parent, key, CommentedMap), shared, ("cnpg", name, *path[:i + 1]), parent)
         key = path[-1]
         old = parent.get(key)
         if path[-1] in _QUOTED or isinstance(old, (SingleQuotedScalarString, DoubleQuotedScalarString)):
@@ -212,6 +223,47 @@ def guess_indent(text: str) -> tuple[int, int]:
     return mapping or 2, max(offset or 0, 0)
 
 
+def shared_mappings(doc) -> set[int]:
+    """ids of the mappings reached from more than one place: through an alias (`*x`) or
+    a merge (`<<: *x`, whose keys ruamel shows in the merging mapping too)."""
+    seen: dict[int, int] = {}
+
+    def walk(node) -> None:
+        if not isinstance(node, (dict, list)):
+            return
+        seen[id(node)] = seen.get(id(node), 0) + 1
+        if seen[id(node)] == 1:
+            for child in node.values() if isinstance(node, dict) else node:
+                walk(child)
+
+    walk(doc)
+    return {key for key, count in seen.items() if count > 1}
+
+
+def _unshared(mapping, shared: set[int], path: tuple[str, ...], parent=None):
+    """`mapping`, if editing it changes nothing else; else the refusal saying how to
+    give the entry its own copy."""
+    if id(mapping) not in shared:
+        return mapping
+    via = _sharing(mapping, parent, path[-1])
+    dotted = ".".join(path)
+    raise RenderError(dotted, f"is shared with other entries through {via}: bump would change them too, so nothing "
+                              f"was written. Give {dotted} its own mapping (the entry may keep its `<<: *…` for "
+                              "the keys it shares) and run bump again, or edit the revisions by hand")
+
+
+def _sharing(mapping, parent, key: str) -> str:
+    """How `mapping` came to be shared: its own anchor, or the merge it came from."""
+    anchor = getattr(getattr(mapping, "anchor", None), "value", None)
+    if anchor:
+        return f"&{anchor}"
+    for source in getattr(parent, "merge", None) or []:  # ruamel: the mappings `<<` merged in
+        merged = getattr(getattr(source, "anchor", None), "value", None)
+        if merged and key in source:
+            return f"<<: *{merged}"
+    return "a YAML anchor or merge (<<)"
+
+
 def _child(mapping, key: str, factory):
     value = mapping.get(key)
     if value is None:
@@ -227,15 +279,19 @@ def bump(paths: list[str], name: str, picks: list[tuple[str, str | None, str]] |
     to print. `picks` (from the store) replaces the overlay's own reading."""
     from renderer import overlay as overlay_model
 
-    texts = [(p, _read(p)) for p in paths]
-    merged = overlay_model.parse(texts)
-    entry = entry_of(merged, name)
-    plan = plan_from_overlay(entry) if picks is None else plan_from_store(entry, picks)
-    top, top_text = texts[-1]
-    new_text, changes = edit_text(top_text, name, changes_for(entry, plan))
-    _verify(overlay_model.parse(texts[:-1] + [(top, new_text)]), name, plan)
-    if new_text != top_text:
-        _write(top, new_text)
+    top = paths[-1]
+    target = editable(top)
+    with locked(target.parent):
+        texts = [(p, _read(p).text) for p in paths[:-1]]
+        original = _read(str(target))
+        texts.append((top, original.text))
+        merged = overlay_model.parse(texts)
+        entry = entry_of(merged, name)
+        plan = plan_from_overlay(entry) if picks is None else plan_from_store(entry, picks)
+        new_text, changes = edit_text(original.text, name, changes_for(entry, plan))
+        _verify(overlay_model.parse(texts[:-1] + [(top, new_text)]), name, plan)
+        if new_text != original.text:
+            _write(target, original.encode(new_text))
     lines = [c.describe(top) for c in changes] or [f"{top}: nothing to change"]
     lines += [f"note: {n}" for n in plan.notes]
     return lines, plan
@@ -263,19 +319,18 @@ def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None
     next restore reads, revision it writes) — the plan of that restore, resolved and
     judged against the store exactly as `render --check-store` would; refused as render
     would refuse it (nothing restorable, newer writes that would be lost, another database)."""
-    import dataclasses
-
     from renderer import gather
     from renderer import overlay as overlay_model
     from renderer.facts import Facts
     from renderer.judge import judge
     from renderer.lineage import as_restore
+    from renderer.records import replace
     from renderer.render import prepare
     from renderer.resolve import resolve
 
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
-    prepared = prepare(buf, dataclasses.replace(loaded, cnpg={name: entry}), context)
+    prepared = prepare(buf, replace(loaded, cnpg={name: entry}), context)
     plans = [as_restore(p) for p in prepared.planned.plans]
     options = gather.FactOptions(check_store=True, ca_bundle=ca_bundle)
     facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))
@@ -292,23 +347,84 @@ def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None
     return picks
 
 
-def _read(path: str) -> str:
+@dataclass(frozen=True)
+class Text:
+    """An overlay file's text (LF line ends, no BOM), and how to write it back as it was."""
+
+    text: str
+    newline: str = "\n"
+    bom: bool = False
+
+    def encode(self, text: str) -> bytes:
+        data = text.replace("\n", self.newline).encode("utf-8")
+        return BOM + data if self.bom else data
+
+
+def _read(path: str) -> Text:
+    """The file's text as ruamel and the loader want it, remembering its line ends
+    (the more common of CRLF and LF) and its byte-order mark."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise RenderError(path, f"cannot read overlay: {exc.strerror or exc}") from None
-
-
-def _write(path: str, text: str) -> None:
-    """Replace the file atomically, keeping its permissions."""
-    target = Path(path)
-    mode = target.stat().st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    bom = data.startswith(BOM)
+    crlf = data.count(b"\r\n")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
+        text = data[len(BOM) if bom else 0:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise RenderError(path, "overlay is not UTF-8 text") from None
+    return Text(text.replace("\r\n", "\n"), "\r\n" if crlf * 2 > data.count(b"\n") else "\n", bom)
+
+
+def editable(path: str) -> Path:
+    """The file bump will replace: a symlink's target (editing the link would leave the
+    real file unedited), refused unless it is a writable regular file."""
+    import stat
+
+    try:
+        target = Path(os.path.realpath(path))
+        status = os.stat(path)
+    except OSError as exc:
+        raise RenderError(path, f"cannot read overlay: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a pipe (e.g. from <(...))" if stat.S_ISFIFO(status.st_mode) else "not a regular file"
+        raise RenderError(path, f"is {kind}: bump edits a file in place; pass the overlay file itself")
+    if not status.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise RenderError(path, "is read-only: bump edits the file in place; make it writable (chmod u+w) "
+                                "or change the revisions by hand")
+    return target
+
+
+@contextmanager
+def locked(directory: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `directory` (no lock file to leave behind): concurrent
+    bumps of files in it take turns, each reading what the one before it wrote."""
+    import fcntl
+
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _write(target: Path, data: bytes) -> None:
+    """Replace the file atomically, keeping its permissions and owner; on any failure
+    (a full disk) the file is left as it was."""
+    status = target.stat()
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, status.st_mode & 0o7777)
+        if os.getuid() == 0:
+            os.chown(tmp, status.st_uid, status.st_gid)
         os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise RenderError(str(target), f"cannot write: {exc.strerror or exc}; the file was left unchanged") from None

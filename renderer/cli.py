@@ -1,48 +1,57 @@
 """The command line: the thin shell around `render`. It reads files, stdin and the
-environment, prints notices and the one-line error, and picks the exit code. Heavy
-imports happen inside the commands that need them, so `render` starts fast."""
+environment and picks the exit code; every command runs inside `renderer.guard`
+(the group wraps each command it is given, lazy ones included), which prints the
+one-line error. Heavy imports happen inside the commands that need them, so
+`render` starts fast."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
-from renderer import __version__
+from renderer import __version__, guard
 from renderer.errors import RenderError
 from renderer.shell import (
     OVERLAY_ENV,
     RENDER_OPTIONS,
-    fail,
     overlay_paths,
     read_inputs,
     render_stream,
     run_render,
-    warn,
 )
 
 EPILOG = """\b
 Examples:
   helm template pg ./chart | cnpg-render render --overlay overlay.yaml --release pg
-  helm install pg ./chart --post-renderer "$(command -v cnpg-render)" \\
+  helm install pg ./chart --post-renderer cnpg-render \\
       --post-renderer-args=--overlay=$PWD/overlay.yaml
   CNPG_RENDER_OVERLAY=overlay.yaml cnpg-render manifests.yaml
 """
 
 
-# The edges for Helm 4, ArgoCD and kustomize live in their own modules, imported only
-# when their command runs, so `render` does not pay for them.
+# The edges for ArgoCD and kustomize live in their own modules, imported only when
+# their command runs, so `render` does not pay for them.
 LAZY_COMMANDS = {
     "argocd-generate": ("renderer.argocd", "command"),
+    "argocd-init": ("renderer.argocd", "init_command"),
+    "flux": ("renderer.flux", "command"),
     "kustomize-plugin": ("renderer.kustomize", "plugin_command"),
     "krm": ("renderer.kustomize", "krm_command"),
-    "last-error": ("renderer.lasterror", "command"),
 }
 
 
-class DefaultToRender(click.Group):
+class Commands(click.Group):
     """`cnpg-render --overlay x` (Helm 3's post-renderer call) means `render`; the edge
-    commands are loaded on demand."""
+    commands are loaded on demand; every command runs inside the guard. Shell completion
+    (resilient parsing) of a bare `cnpg-render ` lists the commands rather than completing
+    `render`."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        if cmd.callback is not None:
+            cmd.callback = guard.wrap(name or cmd.name or "?", cmd.callback)
+        super().add_command(cmd, name)
 
     def list_commands(self, ctx):
         return sorted([*self.commands, *LAZY_COMMANDS])
@@ -56,15 +65,56 @@ class DefaultToRender(click.Group):
         return super().get_command(ctx, name)
 
     def parse_args(self, ctx, args):
-        known = {*self.commands, *LAZY_COMMANDS, "--help", "-h", "--version"}
-        if args and args[0] not in known:
+        commands = {*self.commands, *LAZY_COMMANDS}
+        if args and args[0] not in {*commands, "--help", "-h", "--version"}:
+            _refuse_unknown_command(args[0], sorted(commands), ctx)
             args = ["render", *args]
-        elif not args and not sys.stdin.isatty():
+        elif not args and not sys.stdin.isatty() and not ctx.resilient_parsing:
             args = ["render"]
         return super().parse_args(ctx, args)
 
 
-@click.group(cls=DefaultToRender, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+def _refuse_unknown_command(word: str, commands: list[str], ctx: click.Context) -> None:
+    """A first word that is neither an option nor a file, and looks like a command
+    rather than a path, is a mistyped command (`rendr`), not a manifest file."""
+    if word.startswith("-") or "/" in word or "." in word or os.path.exists(word):
+        return
+    import difflib
+
+    close = difflib.get_close_matches(word, commands, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]}?" if close else f"the commands are {', '.join(commands)}"
+    raise click.UsageError(f"no such command '{word}' (and no such file); {hint}", ctx)
+
+
+# click >= 8.2 raises this for a group called without a command (8.1 prints the help itself).
+_HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def run(args: list[str]) -> None:
+    """The click CLI, guarded as a whole too: what click itself does (parsing, --help on a
+    full disk) fails in one line like a command."""
+    guard.run("cnpg-render", _click, args)
+
+
+def _click(args: list[str]) -> None:
+    """Usage errors in the one-line form too (exit 2): Helm 4 users only see them through
+    the last-error file."""
+    try:
+        code = main.main(args=args, prog_name="cnpg-render", standalone_mode=False)
+    except _HELP_INSTEAD as exc:  # `cnpg-render` alone on a terminal: the help, as click shows it
+        guard.say_raw(exc.format_message())
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else None
+        guard.note(command=command)
+        see = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        guard.fail(RenderError(command or "usage", exc.format_message() + see), exc.exit_code)
+    except click.Abort:
+        guard.fail(RenderError("usage", "interrupted"), guard.INTERRUPTED_EXIT)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=Commands, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="cnpg-render")
 def main() -> None:
     """Inject CloudNativePG backup and recovery configuration into rendered manifests.
@@ -74,7 +124,9 @@ def main() -> None:
     (serverName revision) so a restore never writes into the archive it reads."""
 
 
-overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH",
+# Paths (click.Path) so that shell completion offers file names.
+files_argument = click.argument("files", nargs=-1, metavar="[FILE|-]...", type=click.Path())
+overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH", type=click.Path(),
                               help=f"Overlay file (repeatable; later files override earlier ones). Default: ${OVERLAY_ENV}.")
 release_option = click.option(*RENDER_OPTIONS["release"][0], "release", metavar="NAME",
                               help="Release name for the default destinationPath (default: the Cluster's "
@@ -87,7 +139,7 @@ def render_inputs(command):
     """The options and arguments every rendering command takes."""
     for decorate in reversed((overlay_option, release_option, namespace_option)):
         command = decorate(command)
-    return click.argument("files", nargs=-1, metavar="[FILE|-]...")(command)
+    return files_argument(command)
 
 
 ca_bundle_option = click.option("--ca-bundle", metavar="FILE", help="CA bundle (PEM) for --check-store when the "
@@ -130,23 +182,31 @@ def schema():
 
     from renderer.overlay.schema import json_schema
 
-    click.echo(json.dumps(json_schema(), indent=2))
+    guard.emit([json.dumps(json_schema(), indent=2), "\n"])
+
+
+DIFF_TROUBLE = 2  # diff(1) and kubectl diff: 0 no differences, 1 differences, 2 trouble
 
 
 @main.command()
 @render_inputs
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True)
 @facts_options
+@guard.guarded(failure_exit=DIFF_TROUBLE)
 def diff(overlays, release, namespace, color, files, **facts):
-    """Show, per document, what render changes (secret values masked)."""
+    """Show, per document, what render changes (secret values masked).
+
+    Exits as diff(1) does: 0 when render changes nothing, 1 when it changes
+    something, 2 when it cannot tell (bad input, bad overlay)."""
     from renderer.report import colour, document_diffs
 
     rendered = run_render(overlays, release, namespace, files, facts)
-    warn(rendered.notices)
-    coloured = color == "always" or (color == "auto" and sys.stdout.isatty())
-    for _, lines in document_diffs(rendered):
-        for line in lines:
-            click.echo(colour(line.rstrip("\n")) if coloured else line.rstrip("\n"), color=coloured)
+    guard.warn(rendered.notices)
+    coloured = color == "always" or (color == "auto" and sys.stdout is not None and sys.stdout.isatty())
+    lines = [line.rstrip("\n") for _, diff_lines in document_diffs(rendered) for line in diff_lines]
+    guard.emit(f"{colour(line) if coloured else line}\n" for line in lines)
+    if lines:
+        sys.exit(1)
 
 
 @main.command()
@@ -164,17 +224,16 @@ def plan(overlays, release, namespace, output, exit_code, files, **facts):
     from renderer.report import exit_code as verdicts_exit, facts_table, plan_rows, plan_table
 
     if exit_code and not (facts["check_store"] or facts["live"] is not None or facts["live_kubectl"]):
-        fail(RenderError("--exit-code", "needs verdicts: add --check-store (and --live FILE or --live-kubectl)"))
+        raise RenderError("--exit-code", "needs verdicts: add --check-store (and --live FILE or --live-kubectl)")
     rendered = run_render(overlays, release, namespace, files, facts, collect=True)
     rows = plan_rows(rendered)
     if output == "json":
         import json
 
-        click.echo(json.dumps(rows, indent=2))
+        guard.emit([json.dumps(rows, indent=2), "\n"])
     else:
-        click.echo(plan_table(rows))
-        if any("facts" in row for row in rows):
-            click.echo("\n" + facts_table(rows))
+        tables = [plan_table(rows)] + (["", facts_table(rows)] if any("facts" in row for row in rows) else [])
+        guard.emit(f"{table}\n" for table in tables)
     if exit_code:
         sys.exit(verdicts_exit(rows))
 
@@ -187,7 +246,7 @@ def plan(overlays, release, namespace, output, exit_code, files, **facts):
 @ca_bundle_option
 @release_option
 @namespace_option
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+@files_argument
 def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
     """Edit the overlay for the next restore of entry NAME (in place, comments kept).
 
@@ -195,56 +254,65 @@ def bump(name, overlays, check_store, ca_bundle, release, namespace, files):
     backup revision to the next one. With several --overlay files, the merged values
     are read and the last file is edited. Prints what changed."""
     from renderer import bump as bumping
+    from renderer.extras import require
 
-    try:
-        paths = overlay_paths(overlays)
-        picks = None
-        if check_store:
-            from renderer.transform import Context
+    require("ruamel.yaml", "bump")
+    paths = overlay_paths(overlays)
+    picks = None
+    if check_store:
+        from renderer.transform import Context
 
-            picks = bumping.store_picks(paths, name, read_inputs(files), Context(release=release, namespace=namespace),
-                                        ca_bundle)
-        elif files or ca_bundle:
-            raise RenderError(files[0] if files else "--ca-bundle", "is read only with --check-store")
-        lines, plan = bumping.bump(paths, name, picks)
-    except RenderError as error:
-        fail(error)
-    for line in lines:
-        click.echo(line)
-    click.echo(bumping.summary(name, plan))
+        picks = bumping.store_picks(paths, name, read_inputs(files), Context(release=release, namespace=namespace),
+                                    ca_bundle)
+    elif files or ca_bundle:
+        raise RenderError(files[0] if files else "--ca-bundle", "is read only with --check-store")
+    lines, plan = bumping.bump(paths, name, picks)
+    guard.emit(f"{line}\n" for line in [*lines, bumping.summary(name, plan)])
 
 
 @main.command()
 @click.option("--crds", "crds", metavar="DIR", type=click.Path(exists=True, file_okay=False),
               help="Directory of CRDs (e.g. `kubectl get crd clusters.postgresql.cnpg.io -o yaml`). "
                    "Without it only the admission rules are checked.")
-@click.argument("files", nargs=-1, metavar="[FILE|-]...")
+@files_argument
 def validate(crds, files):
     """Check the CNPG objects of a stream against CRD schemas and admission rules.
 
-    Prints one line per problem (document index, kind/name, field) and exits 1 if any."""
+    Prints one line per problem (document, kind/name, field) and exits 1 if any."""
     from renderer import validate as checks
     from renderer.render import cnpg_documents
 
     try:
         schemas = _schemas(crds)
-        problems = [p for index, obj in cnpg_documents(read_inputs(files))
-                    for p in checks.check(obj, schemas, index)]
-    except RenderError as error:
-        fail(error)
+        problems = [p for index, obj in cnpg_documents(read_inputs(files)) for p in checks.check(obj, schemas, index)]
+    except checks.CrdError as exc:
+        raise RenderError(f"--crds {crds}", str(exc)) from None
+    if schemas is None:
+        guard.say("warning", "no --crds: checking admission rules only")
     for problem in problems:
-        click.echo(f"cnpg-render: invalid: {problem}", err=True)
+        guard.say("invalid", str(problem))
     if problems:
         sys.exit(1)
 
 
 def _schemas(directory):
-    from renderer import validate as checks
-
+    """The CRD schemas of `directory` (jsonschema is an extra), or None: admission rules only."""
     if directory is None:
-        click.echo("cnpg-render: warning: no --crds: checking admission rules only", err=True)
         return None
-    try:
-        return checks.Schemas.from_dir(directory)
-    except ValueError as exc:
-        raise RenderError(directory, str(exc)) from None
+    from renderer import validate as checks
+    from renderer.extras import require
+
+    require("jsonschema", "validate --crds")
+    return checks.Schemas.from_dir(directory)
+
+
+@main.command("last-error")
+@click.option("--path", "show_path", is_flag=True, help="Print where the last error is kept instead.")
+@guard.guarded(record=False)
+def last_error(show_path: bool) -> None:
+    """Print the last error, when and where it happened, and whether a later run
+    succeeded (Helm 4 hides post-renderer stderr)."""
+    from renderer import lasterror
+
+    lines = [str(lasterror.path())] if show_path else lasterror.describe(lasterror.read())
+    guard.emit(f"{line}\n" for line in lines)

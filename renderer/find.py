@@ -10,6 +10,7 @@ from __future__ import annotations
 from renderer import cnpg
 from renderer.errors import RenderError, document_where
 from renderer.records import record
+from renderer.yamlcodec import is_list  # kubectl's rule, kept in one place
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 HIBERNATION = "cnpg.io/hibernation"  # CNPG's declarative hibernation: "on" stops every instance
@@ -30,7 +31,7 @@ class Found:
     name: str
     namespace: str | None  # metadata.namespace, else --namespace
     labels: dict
-    where: str  # "document 3 (Cluster/pg)", "document 3 (Cluster/pg) items[0]"
+    where: str  # a Document: "document 4 (Cluster/pg)", "document 4 (Cluster/pg) items[0]"
 
     @property
     def id(self) -> str:
@@ -60,10 +61,6 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
     return found
 
 
-def is_list(obj) -> bool:
-    return isinstance(obj, dict) and obj.get("kind") == "List" and isinstance(obj.get("items"), list)
-
-
 def check_shape(found: Found) -> None:
     """A Cluster whose fields have the wrong type is bad input, not a crash."""
     for path, kind in _SHAPES:
@@ -87,7 +84,7 @@ def _refuse_duplicates(found: list[Found]) -> None:
 def _found(index: int, item: int | None, obj: dict, namespace: str | None) -> Found:
     metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
     name = str(metadata.get("name") or "")
-    where = document_where(index, "Cluster", name) + (f" items[{item}]" if item is not None else "")
+    where = document_where(index, "Cluster", name, item)
     labels = metadata.get("labels") or {}
     return Found(index, item, obj, name, metadata.get("namespace") or namespace,
                  labels if isinstance(labels, dict) else {}, where)

@@ -224,9 +224,9 @@ def _too_early(usable: list[BaseBackup], pitr: PitrTarget) -> str:
 def _target_time(pitr: PitrTarget | None) -> datetime | None:
     if pitr is None or pitr.time is None:
         return None
-    from renderer import pgtime
+    from renderer.cnpg.rules import instant
 
-    return pgtime.parse(pitr.time)
+    return instant(pitr.time)
 
 
 def _found(member: Member) -> str:

@@ -22,14 +22,12 @@ and its write side:
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from renderer import history
 from renderer.errors import Notice, RenderError
 from renderer.facts import Facts
 from renderer.lineage import Plan, Side, folder, norm
 from renderer.live import LiveCluster
-from renderer.records import record
+from renderer.records import field, record
 
 VERDICTS = {
     "safe": "safe",

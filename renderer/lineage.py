@@ -20,8 +20,6 @@ Pure: no I/O, no CNPG field is written here (that is `renderer.cnpg`)."""
 
 from __future__ import annotations
 
-import dataclasses
-
 from renderer import providers, truecharts
 from renderer.errors import Notice, RenderError
 from renderer.find import INSTANCE_LABEL, Found
@@ -33,7 +31,7 @@ from renderer.overlay.model import (
     Overlay,
     Recovery,
 )
-from renderer.records import record
+from renderer.records import record, replace
 
 # How a side's revision was decided (plan shows it).
 EXPLICIT, DEFAULT, DERIVED, AUTO = "explicit", "default", "derived", "auto"
@@ -362,24 +360,22 @@ def settle(plan: Plan, recovery: str | None = None, backups: str | None = None,
     applied. Only `renderer.resolve` passes values; a concrete plan passes none."""
     rec = plan.recovery
     if rec is not None and rec.revision is None:
-        rec = dataclasses.replace(rec, revision=recovery)
+        rec = replace(rec, revision=recovery)
     bak = plan.backup
     if bak is not None and bak.revision is None:
         value = derive(plan.entry, rec.revision if rec else "") if bak.how == DERIVED else backups
-        bak = dataclasses.replace(bak, revision=value)
-    return _collision(dataclasses.replace(plan, recovery=rec, backup=bak,
-                                          resolutions=plan.resolutions + resolutions))
+        bak = replace(bak, revision=value)
+    return _collision(replace(plan, recovery=rec, backup=bak, resolutions=plan.resolutions + resolutions))
 
 
 def as_restore(plan: Plan) -> Plan:
     """The plan of this Cluster's next restore, both revisions open: read the series its
     backups write to, write the next revision (what `bump --check-store` asks the store)."""
     side = plan.backup
-    entry = dataclasses.replace(plan.entry, mode="recovery")
-    recovery = dataclasses.replace(side, revision=None, how=AUTO)
-    return dataclasses.replace(plan, entry=entry, recovery=recovery,
-                               backup=dataclasses.replace(side, revision=None, how=AUTO), shared_folder=False,
-                               resolutions=(), notices=(), readers=(entry.engine,), elsewhere=())
+    entry = replace(plan.entry, mode="recovery")
+    recovery = replace(side, revision=None, how=AUTO)
+    return replace(plan, entry=entry, recovery=recovery, backup=replace(side, revision=None, how=AUTO),
+                   shared_folder=False, resolutions=(), notices=(), readers=(entry.engine,), elsewhere=())
 
 
 def _collision(plan: Plan) -> Plan:
@@ -395,4 +391,4 @@ def _collision(plan: Plan) -> Plan:
                           "or give it a new value")
     notice = Notice(plan.cluster.where, f"backups write into the lineage being recovered ({b.folder}) because "
                                         "skipEmptyWalArchiveCheck is set: the two histories will share one archive")
-    return dataclasses.replace(plan, shared_folder=True, notices=plan.notices + (notice,))
+    return replace(plan, shared_folder=True, notices=plan.notices + (notice,))

@@ -15,11 +15,10 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Iterable
 
-import yaml
+from renderer.cnpg.meta import API_GROUP, PLUGIN_API_GROUP, PLUGIN_NAME
 
-PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
-CLUSTER_KIND = ("postgresql.cnpg.io", "Cluster")
-OBJECTSTORE_KIND = ("barmancloud.cnpg.io", "ObjectStore")
+CLUSTER_KIND = (API_GROUP, "Cluster")
+OBJECTSTORE_KIND = (PLUGIN_API_GROUP, "ObjectStore")
 KUBECTL_TIMEOUT = 60
 
 
@@ -64,21 +63,17 @@ def iter_objects(text: str) -> Iterable[dict]:
     Accepts what ``kubectl get … -o yaml`` prints (a v1 List), a single object, or a
     multi-document stream of either.
     """
+    from renderer import yamlcodec
+
     try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise LiveReadError(f"live input is not valid YAML{where}") from None
-    stack = [d for d in reversed(docs) if d is not None]
-    while stack:
-        doc = stack.pop()
+        docs = yamlcodec.load_all(text)
+    except yamlcodec.YamlError as exc:
+        where = f" at line {exc.line}" if exc.line else ""
+        raise LiveReadError(f"live input{where}: {exc.problem}") from None
+    for doc in yamlcodec.iter_objects(docs):
         if not isinstance(doc, dict):
             raise LiveReadError(f"live input holds a {type(doc).__name__}, expected Kubernetes objects")
-        if doc.get("kind") == "List" or (doc.get("kind", "").endswith("List") and "items" in doc):
-            stack.extend(reversed(doc.get("items") or []))
-        else:
-            yield doc
+        yield doc
 
 
 def _meta(obj: dict) -> tuple[str, str]:

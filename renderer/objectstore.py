@@ -26,7 +26,7 @@ the store. boto3 and the decompressors are imported lazily, only when a store is
 from __future__ import annotations
 
 import re
-from dataclasses import field
+from renderer.records import field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -512,7 +512,9 @@ def inspect(destination_path: str, access: S3Access, wanted: Callable[[str], boo
     try:
         import boto3  # noqa: F401  (fail clearly before any S3 call)
     except ImportError:
-        raise ObjectStoreError(f"cannot inspect {destination_path}: boto3 is not installed") from None
+        from renderer.extras import how_to_get
+
+        raise ObjectStoreError(f"cannot inspect {destination_path}: {how_to_get('boto3')}") from None
     problem = _ca_problem(access)
     if problem:
         raise ObjectStoreError(f"cannot inspect {destination_path}: {problem}")

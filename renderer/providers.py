@@ -9,13 +9,13 @@ Secret key names are the CNPG cluster chart's, so a chart-made Secret and ours a
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Callable
 
+from renderer.cnpg import rules
 from renderer.errors import RenderError
 from renderer.overlay.fields import yaml_key
 from renderer.overlay.model import Credential, ExistingSecret
-from renderer.records import record
+from renderer.records import Field, fields, record
 from renderer.sensitive import Sensitive
 
 # (CNPG credentials field, Secret key, value) for each value kept in the Secret.
@@ -24,15 +24,20 @@ SecretValue = tuple[str, str, "str | Sensitive"]
 
 @record(frozen=True)
 class Provider:
-    """One object-store provider: its credential fields, Secret keys and destinationPath rule."""
+    """One object-store provider: its credential fields, Secret keys and destinationPath
+    rule. How it may authenticate is CNPG's rule (`rules.CREDENTIALS`), shared with validate."""
 
-    block: str  # s3Credentials / azureCredentials / googleCredentials
+    ways: rules.Ways  # the credentials block (s3Credentials, ...) and its authentication rule
     own: tuple[str, ...]  # Credential fields only this provider takes
     location: tuple[str, ...]  # fields the default destinationPath is made of
     flags: tuple[tuple[str, str], ...]  # (Credential field, CNPG boolean)
     base_url: Callable[[Credential], str]  # destinationPath before [/<path>]/<release>/cnpg
     values: Callable[[Credential], list[SecretValue]]
-    check: Callable[[Credential], None]
+    check: Callable[[Credential], None]  # rules only the overlay has (s3: existingSecret)
+
+    @property
+    def block(self) -> str:
+        return self.ways.block
 
 
 def _s3_values(cred: Credential) -> list[SecretValue]:
@@ -79,50 +84,58 @@ def _check_s3(cred: Credential) -> None:
                                                           "(CNPG needs both accessKeyId and secretAccessKey)")
 
 
-def _check_azure(cred: Credential) -> None:
-    ways = {"storageKey": cred.storage_key is not None, "storageSasToken": cred.storage_sas_token is not None,
-            "inheritFromAzureAD": cred.inherit_from_azure_ad,
-            "useDefaultAzureCredentials": cred.use_default_azure_credentials}
-    if cred.connection_string is None:
-        _one_way(cred, ways, "connectionString, storageKey, storageSasToken, inheritFromAzureAD "
-                             "or useDefaultAzureCredentials")
-        return
-    extra = [key for key, on in ways.items() if on]
-    if extra:
-        raise RenderError(cred.where(_field_of(extra[0])), "cannot be combined with connectionString "
-                                                           "(CNPG wants every other azure credential empty then)")
+def _nothing_more(cred: Credential) -> None:
+    """azure and google: CNPG's rule says all (`_check_ways`)."""
 
 
-def _check_google(cred: Credential) -> None:
-    _one_way(cred, {"applicationCredentials": cred.application_credentials is not None,
-                    "gkeEnvironment": cred.gke_environment}, "applicationCredentials or gkeEnvironment")
+# The CNPG credentials key each authentication field of the overlay becomes; the overlay
+# spells two of them differently.
+_CNPG_KEYS = {"access_key": ("accessKeyId",), "secret_key": ("secretAccessKey",),
+              "existing_secret": ("accessKeyId", "secretAccessKey"), "inherit_from_iam_role": ("inheritFromIAMRole",),
+              "connection_string": ("connectionString",), "storage_key": ("storageKey",),
+              "storage_sas_token": ("storageSasToken",), "inherit_from_azure_ad": ("inheritFromAzureAD",),
+              "use_default_azure_credentials": ("useDefaultAzureCredentials",),
+              "application_credentials": ("applicationCredentials",), "gke_environment": ("gkeEnvironment",)}
+_OVERLAY_SPELLING = {"accessKeyId": "accessKey", "secretAccessKey": "secretKey"}
+
+
+def _check_ways(cred: Credential, provider: Provider) -> None:
+    """CNPG's authentication rule on the keys this credential gives it, reported at the
+    overlay field in the overlay's words."""
+    given = {key for field, keys in _CNPG_KEYS.items() if getattr(cred, field) not in (None, False) for key in keys}
+    if given & {"storageKey", "storageSasToken"} and "connectionString" not in given:
+        given.add("storageAccount")  # the overlay requires it; CNPG is given it beside a key (_azure_values)
+    for key, problem in rules.credential_problems(provider.ways, given, lambda k: _OVERLAY_SPELLING.get(k, k)):
+        if key is None:
+            raise RenderError(cred.where(), f"type {cred.type} {problem}")
+        raise RenderError(cred.where(_field_of(_OVERLAY_SPELLING.get(key, key))), problem)
 
 
 PROVIDERS: dict[str, Provider] = {
-    "s3": Provider("s3Credentials",
+    "s3": Provider(rules.CREDENTIALS["s3"],
                    ("bucket", "region", "access_key", "secret_key", "existing_secret", "inherit_from_iam_role"),
                    ("bucket",), (("inherit_from_iam_role", "inheritFromIAMRole"),),
                    lambda c: f"s3://{c.bucket.strip('/')}", _s3_values, _check_s3),
-    "azure": Provider("azureCredentials",
+    "azure": Provider(rules.CREDENTIALS["azure"],
                       ("container", "storage_account", "connection_string", "storage_key", "storage_sas_token",
                        "inherit_from_azure_ad", "use_default_azure_credentials"),
                       ("storage_account", "container"),
                       (("inherit_from_azure_ad", "inheritFromAzureAD"),
                        ("use_default_azure_credentials", "useDefaultAzureCredentials")),
                       lambda c: f"https://{c.storage_account}.blob.core.windows.net/{c.container.strip('/')}",
-                      _azure_values, _check_azure),
-    "google": Provider("googleCredentials", ("bucket", "application_credentials", "gke_environment"),
+                      _azure_values, _nothing_more),
+    "google": Provider(rules.CREDENTIALS["google"], ("bucket", "application_credentials", "gke_environment"),
                        ("bucket",), (("gke_environment", "gkeEnvironment"),),
-                       lambda c: f"gs://{c.bucket.strip('/')}", _google_values, _check_google),
+                       lambda c: f"gs://{c.bucket.strip('/')}", _google_values, _nothing_more),
 }
 
 
 def _field_of(key: str) -> str:
     """The Credential field behind a YAML key (`inheritFromIAMRole` -> `inherit_from_iam_role`)."""
-    return next(f.name for f in dataclasses.fields(Credential) if yaml_key(f) == key)
+    return next(f.name for f in fields(Credential) if yaml_key(f) == key)
 
 
-def _is_set(cred: Credential, field: dataclasses.Field) -> bool:
+def _is_set(cred: Credential, field: Field) -> bool:
     return getattr(cred, field.name) != field.default
 
 
@@ -130,7 +143,7 @@ def check(cred: Credential) -> None:
     """Fields of one provider only, the location fields present, then its own rules."""
     provider = PROVIDERS[cred.type]
     foreign = {name for other in PROVIDERS.values() for name in other.own} - set(provider.own)
-    for field in dataclasses.fields(Credential):
+    for field in fields(Credential):
         if field.name in foreign and _is_set(cred, field):
             owners = " and ".join(t for t, p in PROVIDERS.items() if field.name in p.own)
             raise RenderError(cred.where(field.name), f"is for type {owners}, but this credential is type "
@@ -139,6 +152,7 @@ def check(cred: Credential) -> None:
         if not getattr(cred, name):
             raise RenderError(cred.where(name), f"is required for type {cred.type}")
     provider.check(cred)
+    _check_ways(cred, provider)
 
 
 def destination_path(cred: Credential, release: str) -> str:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-import yaml
-
-from renderer import stream
+from renderer import stream, yamlcodec
 from renderer.errors import Notice, RenderError, document_where
 from renderer.overlay.model import Overlay
 from renderer.records import record
@@ -19,12 +17,9 @@ from renderer.transform import Context, Planned, Result, apply, plan_stream
 if TYPE_CHECKING:
     from renderer.facts import Facts
 
-# Second, finer test for documents that passed the cheap one: a top-level `kind` of
-# Cluster, ScheduledBackup (a migration may switch it to the plugin) or List (YAML at
-# column 0, or JSON), or an object we generated earlier. It keeps large CNPG CRDs
-# (whose `names.kind: Cluster` is indented) from being parsed.
-_TOP_KIND = re.compile(rb"""^(?:kind|[ \t]*"kind")[ \t]*:[ \t]*["']?(?:Cluster|ScheduledBackup|List)\b"""
-                       rb"""|^\{.*\bkind\b""", re.M)
+# Top-level kinds of the documents the core reads: Clusters, ScheduledBackups (a
+# migration may switch them to the plugin), and Lists that may hold either.
+_TARGET_KINDS = frozenset({"Cluster", "ScheduledBackup", "List"})
 
 
 @record
@@ -63,14 +58,17 @@ class Rendered:
 
 
 def prepare(buf: bytes, overlay: Overlay, context: Context) -> Prepared:
-    """Split, parse the documents that can be targets, and plan every Cluster's lineage."""
+    """Split, read the documents that can be targets, and plan every Cluster's lineage."""
+    if stream.wide_encoding(buf):
+        raise RenderError("input", "is UTF-16 or UTF-32 text: cnpg-render reads UTF-8 (convert it first, "
+                                   "e.g. iconv -f UTF-16 -t UTF-8)")
     chunks = stream.split(buf)
     if not stream.has_content(chunks):
         # Nothing to render (Helm 3 with --output-dir sends an empty stdin): the stream
         # goes through as it came, whatever the overlay expects to find.
         return Prepared(chunks, [], Planned([], []))
-    docs = [(c.index, _load(c)) for c in chunks if c.is_candidate() and _may_be_target(c)]
-    return Prepared(chunks, docs, plan_stream(docs, overlay, context))
+    docs, unreadable = read_targets(chunks)
+    return Prepared(chunks, docs, plan_stream(docs, overlay, context, unreadable))
 
 
 def finish(prepared: Prepared, facts: Facts | None = None, collect: bool = False) -> Rendered:
@@ -103,21 +101,47 @@ def _secret_values(secret: dict) -> dict[str, str]:
     return values
 
 
-def _may_be_target(chunk: stream.Chunk) -> bool:
-    """A document indented as a whole is legal YAML too; too rare to be clever about."""
-    return bool(_TOP_KIND.search(chunk.data)) or stream.OURS in chunk.data or chunk.is_indented()
+def read_targets(chunks: list[stream.Chunk]) -> tuple[list[tuple[int, object]], list[Notice]]:
+    """(index, object) of every document that can be a target, and a notice for each
+    that may hold a CNPG object but cannot be read. Two sieves: the text scan of
+    `stream.candidates`, then the parser's events (`yamlcodec.top_level_kinds`); only
+    what passes both is built."""
+    docs, unreadable = [], []
+    for chunk in stream.candidates(chunks):
+        try:
+            kinds = yamlcodec.top_level_kinds(chunk.body)
+        except (yamlcodec.YamlError, UnicodeDecodeError) as exc:
+            unreadable.append(_unreadable(chunk, exc))
+            continue
+        if kinds is None or kinds & _TARGET_KINDS or stream.OURS in chunk.data:
+            docs.append((chunk.index, _load(chunk)))
+    return docs, unreadable
 
 
 def _load(chunk: stream.Chunk):
+    """The document of `chunk`, or the one-line error that names it."""
     try:
-        return chunk.load()
+        return yamlcodec.load(chunk.body)
     except UnicodeDecodeError:
         raise RenderError(document_where(chunk.index), "is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "cannot be parsed"
-        raise RenderError(document_where(chunk.index, *kind_and_name(chunk)), f"invalid YAML{at}: {problem}") from None
+    except yamlcodec.YamlError as exc:
+        raise RenderError(document_where(chunk.index, *kind_and_name(chunk)), _problem(exc)) from None
+
+
+def _unreadable(chunk: stream.Chunk, exc: Exception) -> Notice:
+    """A document that may hold a CNPG object but cannot be read: an error when its
+    text says it is a target, else it passes through unchanged, with a warning."""
+    kind, name = kind_and_name(chunk)
+    where = document_where(chunk.index, kind, name)
+    problem = _problem(exc) if isinstance(exc, yamlcodec.YamlError) else "is not UTF-8 text"
+    if kind in _TARGET_KINDS:
+        raise RenderError(where, problem)
+    return Notice(where, f"may hold a CNPG object but cannot be read ({problem}): it passes through unchanged, "
+                         "and no overlay entry reaches a Cluster in it; fix it if it is one")
+
+
+def _problem(exc: yamlcodec.YamlError) -> str:
+    return f"line {exc.line}: {exc.problem}" if exc.line else exc.problem
 
 
 def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
@@ -128,7 +152,7 @@ def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
 
 
 def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
-    out = stream.Output()
+    out = stream.Output(stream.lead(chunks[0].buf) if chunks else b"")
     for chunk in chunks:
         edit = result.edits.get(chunk.index)
         if edit is None:
@@ -136,24 +160,21 @@ def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
             continue
         if edit.drop:
             continue
+        newline = chunk.newline.encode()
         for obj in edit.before:
-            out.append(chunk.companion(obj))
-        out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)))
+            out.append(chunk.companion(obj), newline)
+        out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)), newline)
         for obj in edit.after:
-            out.append(chunk.companion(obj))
+            out.append(chunk.companion(obj), newline)
     return out
 
 
 def cnpg_documents(buf: bytes):
-    """(index, object) for every CNPG object of a stream, List items included; other
-    documents are not parsed."""
+    """(index, object) for every CNPG object of a stream, List items included; only
+    documents whose text can spell a CNPG group are read."""
     from renderer import validate
 
-    for chunk in stream.split(buf):
-        if stream.CNPG_TEXT not in chunk.data:
-            continue
-        obj = _load(chunk)
-        items = obj.get("items") if isinstance(obj, dict) and obj.get("kind") == "List" else [obj]
-        for item in items if isinstance(items, list) else []:
+    for chunk in stream.candidates(stream.split(buf)):
+        for item in yamlcodec.iter_objects([_load(chunk)]):
             if validate.is_cnpg_object(item):
                 yield chunk.index, item

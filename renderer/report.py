@@ -1,45 +1,40 @@
 """What `diff` and `plan` show: pure functions from a render result to text or JSON.
 
-Secret values never reach a diff: every Secret document is masked on both sides
-before lines are compared."""
+Secret values never reach a diff: every Secret, wherever it sits (a document, an item
+of a List, a List inside a List, YAML or JSON), has its data masked on both sides
+before lines are compared. The side we write is always built from objects; the input
+side is shown as it came unless it holds a Secret, and then as its masked objects."""
 
 from __future__ import annotations
 
-import re
-
 from renderer import stream
+from renderer.errors import document_where
 from renderer.lineage import folder
 from renderer.render import Rendered
+from renderer.sensitive import MASK
 
-MASK = "'****'"
-_SECRET_KIND = re.compile(r"^kind:[ \t]*['\"]?Secret['\"]?[ \t]*$", re.M)
-_DATA_KEY = re.compile(r"^(\s*)(stringData|data):(.*)$")
+_SECRET_FIELDS = ("data", "stringData")
 
 
-def mask_secrets(text: str) -> str:
-    """Replace the values under `data`/`stringData` of Secret documents (block or flow);
-    the continuation lines of multi-line values are dropped."""
-    if not _SECRET_KIND.search(text):
-        return text
-    out, data_indent, key_indent = [], None, None
-    for line in text.split("\n"):
-        indent = len(line) - len(line.lstrip())
-        if data_indent is not None and (not line.strip() or indent > data_indent):
-            if not line.strip():
-                out.append(line)
-                continue
-            key_indent = indent if key_indent is None else key_indent
-            if indent == key_indent:
-                out.append(f"{line.split(':', 1)[0]}: {MASK}")
-            continue
-        data_indent = key_indent = None
-        match = _DATA_KEY.match(line)
-        if match:
-            data_indent = len(match.group(1))
-            if match.group(3).strip() and not match.group(3).strip().startswith("#"):
-                line, data_indent = f"{match.group(1)}{match.group(2)}: {{{MASK}}}", None
-        out.append(line)
-    return "\n".join(out)
+def masked(value):
+    """A copy of `value` with the data of every Secret in it, at any depth, masked."""
+    if isinstance(value, list):
+        return [masked(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {key: masked(item) for key, item in value.items()}
+    if value.get("kind") == "Secret":
+        for key in _SECRET_FIELDS:
+            if key in out:
+                data = out[key]
+                out[key] = {k: MASK for k in data} if isinstance(data, dict) else MASK
+    return out
+
+
+def holds_secret(value) -> bool:
+    if isinstance(value, list):
+        return any(holds_secret(item) for item in value)
+    return isinstance(value, dict) and (value.get("kind") == "Secret" or any(holds_secret(v) for v in value.values()))
 
 
 def document_diffs(rendered: Rendered) -> list[tuple[str, list[str]]]:
@@ -51,8 +46,8 @@ def document_diffs(rendered: Rendered) -> list[tuple[str, list[str]]]:
         edit = rendered.result.edits.get(chunk.index)
         if edit is None:
             continue
-        before = mask_secrets(chunk.data.decode("utf-8", "replace"))
-        after = "" if edit.drop else "".join(mask_secrets(part.decode("utf-8")) for part in _after(chunk, edit))
+        before = _before(chunk)
+        after = "" if edit.drop else "".join(part.decode("utf-8") for part in _after(chunk, edit))
         title = _title(chunk)
         lines = list(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                           fromfile=f"input: {title}", tofile=f"output: {title}"))
@@ -61,17 +56,25 @@ def document_diffs(rendered: Rendered) -> list[tuple[str, list[str]]]:
     return diffs
 
 
+def _before(chunk: stream.Chunk) -> str:
+    """The input document as it came, or as its masked objects when it holds a Secret
+    (a chart's Secret in a List, our own Secret from an earlier render)."""
+    obj = chunk.load()  # a document the render changed: it was parsed already, it parses
+    if not holds_secret(obj):
+        return chunk.data.decode("utf-8", "replace")
+    return chunk.rewrite(masked(obj), needs_separator=chunk.has_separator()).decode("utf-8")
+
+
 def _after(chunk: stream.Chunk, edit) -> list[bytes]:
-    parts = [chunk.companion(obj) for obj in edit.before]
-    parts.append(chunk.rewrite(edit.obj, needs_separator=chunk.has_separator()))
-    return parts + [chunk.companion(obj) for obj in edit.after]
+    parts = [chunk.companion(masked(obj)) for obj in edit.before]
+    parts.append(chunk.rewrite(masked(edit.obj), needs_separator=chunk.has_separator()))
+    return parts + [chunk.companion(masked(obj)) for obj in edit.after]
 
 
 def _title(chunk: stream.Chunk) -> str:
     from renderer.render import kind_and_name  # the reading error messages use too
 
-    kind, name = kind_and_name(chunk)
-    return f"document {chunk.index} ({kind or '?'}/{name or '?'})"
+    return document_where(chunk.index, *kind_and_name(chunk))
 
 
 def colour(line: str) -> str:

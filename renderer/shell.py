@@ -1,5 +1,5 @@
 """What every command does at the edge, without the CLI framework: find the overlay,
-read the input, render, print notices, fail with one line.
+read the input, render, print notices (failures are `renderer.guard`'s).
 
 `renderer.entry` calls this directly for the plain render Helm and ArgoCD run on every
 release; `renderer.cli` (click) builds its commands on the same functions and the same
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NoReturn
 
 from renderer.errors import RenderError
 
@@ -45,12 +44,20 @@ def read_inputs(files: tuple[str, ...]) -> bytes | bytearray:
             out += b"\n"
         separator_at = len(out)
         try:
-            _read_into(out, sys.stdin.buffer if name == "-" else open(name, "rb"))
+            _read_into(out, stdin() if name == "-" else open(name, "rb"))
         except OSError as exc:
             raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
         if start and out[separator_at:].strip() and not out.startswith(b"---", separator_at):
             out[separator_at:separator_at] = b"---\n"
     return out
+
+
+def stdin():
+    """The binary stdin; a closed one (`<&-`) is the caller's mistake, said in one line."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        raise RenderError("stdin", "is closed: pass the manifests as FILE arguments or on a pipe")
+    return stream
 
 
 def _read_regular_file(name: str) -> bytes | None:
@@ -75,52 +82,38 @@ def _read_into(out: bytearray, handle) -> None:
             out += block
 
 
-def fail(error: RenderError) -> NoReturn:
-    """The one way a command fails: one line on stderr, nothing on stdout, exit 1."""
-    line = f"cnpg-render: error: {error}"
-    sys.stderr.write(line + "\n")
-    from renderer import lasterror
-
-    lasterror.record(line)  # Helm 4 drops our stderr: `cnpg-render last-error` shows it
-    sys.exit(1)
-
-
-def warn(notices) -> None:
-    for notice in notices:
-        sys.stderr.write(f"cnpg-render: warning: {notice}\n")
-
-
-def run_render(overlays, release, namespace, files, facts=None, collect=False):
-    """Shared by every command that renders: the Rendered result, or the one-line
-    failure (a bug included: stdout stays empty either way). `facts`: the
-    facts_options values; store and live state are read only when asked for."""
+def render_bytes(overlays, release, namespace, buf, options=None, collect=False):
+    """Shared by every command that renders: the Rendered result of `buf`; store and
+    live state are read only when `options` (FactOptions) ask for them. Failures
+    propagate to the guard (`renderer.guard`), which prints them."""
     from renderer import overlay as overlay_model
     from renderer.render import finish, prepare
     from renderer.transform import Context
 
-    try:
-        options = None
-        if facts and any(facts.values()):
-            from renderer.gather import FactOptions, check_options
+    loaded = overlay_model.load(overlay_paths(overlays))
+    prepared = prepare(buf, loaded, Context(release=release, namespace=namespace))
+    if options is None:
+        return finish(prepared)
+    from renderer.gather import gather
 
-            options = FactOptions(**facts)
-            check_options(options, files)
-        loaded = overlay_model.load(overlay_paths(overlays))
-        prepared = prepare(read_inputs(files), loaded, Context(release=release, namespace=namespace))
-        if options is None:
-            return finish(prepared)
-        from renderer.gather import gather
+    return finish(prepared, gather(prepared.planned.plans, options, prepared.secret), collect)
 
-        return finish(prepared, gather(prepared.planned.plans, options, prepared.secret), collect)
-    except RenderError as error:
-        fail(error)
-    except Exception as exc:
-        fail(RenderError("internal error", f"{type(exc).__name__}: {exc} (please report this)"))
+
+def run_render(overlays, release, namespace, files, facts=None, collect=False):
+    """`render_bytes` of the input files (or stdin). `facts`: the facts_options values."""
+    options = None
+    if facts and any(facts.values()):
+        from renderer.gather import FactOptions, check_options
+
+        options = FactOptions(**facts)
+        check_options(options, files)
+    return render_bytes(overlays, release, namespace, read_inputs(files), options, collect)
 
 
 def render_stream(overlays, release, namespace, files, facts=None) -> None:
     """`render`: the output goes to stdout in one go, after everything succeeded."""
+    from renderer.guard import emit, warn
+
     rendered = run_render(overlays, release, namespace, files, facts)
     warn(rendered.notices)
-    rendered.output.write(sys.stdout.buffer)
-    sys.stdout.buffer.flush()
+    emit(rendered.output.pieces)

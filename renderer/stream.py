@@ -3,18 +3,21 @@
 Helm and ArgoCD hand us megabytes of YAML of which we touch a few documents. So the
 stream is cut at `---` / `...` lines with one C-level regex scan, documents are kept as
 offsets into the input buffer, only documents whose text could hold a target are
-parsed, and every other document is written back as the very bytes it came in as."""
+read (see `candidates`), and every other document is written back as the very bytes
+it came in as. A byte order mark belongs to the stream, not to its first document:
+it stays in front of everything, whatever we add before that document."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from functools import cached_property
 
 from renderer import yamlcodec
-from renderer.records import record
+from renderer.cnpg.meta import LINEAGE_PREFIX
+from renderer.records import field, record
 
 BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE, which starts the same)
 # A marker at the start of a line. Searching for the newline before it (instead of
 # `^` with re.M) lets the regex engine skip ahead with a fast literal scan.
 _MARKER = re.compile(rb"\n(---|\.\.\.)(?=[ \t\r\n]|\Z)")
@@ -25,10 +28,17 @@ _HEAD_LINE = re.compile(rb"(?:%[^\n]*|---[ \t]*(?:#[^\n]*)?\r?|[ \t]*(?:#[^\n]*)
 _SOURCE = re.compile(rb"^# Source: [^\r\n]*", re.M)
 _END_MARKER = re.compile(rb"(?:^|\n)\.\.\.[ \t]*(?:#[^\n]*)?\r?\n?$")
 # A document can only be a target (a CNPG Cluster or ScheduledBackup, a List holding
-# one, or an object we generated on an earlier pass) if its text holds one of these.
-OURS = b"cnpg-render.io/"
-CNPG_TEXT = b"cnpg.io/"
+# one, or an object we generated on an earlier pass) if what it says holds
+# `postgresql.cnpg.io/` or `cnpg-render.io/`. YAML can spell that text only literally,
+# or inside a double-quoted scalar with escapes (`\x2e`, `\u0063`, `\/`) or an escaped
+# line break (YAML 1.1 also breaks lines at NEL, LS and PS) joining two lines: folding
+# always puts a space or a line break between the parts, and aliases, tags and comments
+# add no text. So these two scans find every
+# document that can be a target (a strict superset; tests/test_detection.py generates
+# the spellings).
+OURS = LINEAGE_PREFIX.encode()
 _CNPG_OR_OURS = re.compile(rb"cnpg(?:-render)?\.io/")
+_ESCAPE = re.compile(rb"\\[xuU/\r\n\xc2\xe2]")  # \xc2, \xe2: how NEL, LS and PS start
 
 
 @record(eq=False)
@@ -45,36 +55,26 @@ class Chunk:
     def raw(self) -> memoryview:
         return memoryview(self.buf)[self.start:self.end]
 
-    def is_candidate(self) -> bool:
-        """Cheap text test, no copy: can this document be a target?"""
-        buf, start, end = self.buf, self.start, self.end
-        found = _CNPG_OR_OURS.search(buf, start, end)
-        if found is None:
-            return False
-        if found.group(0) == OURS or buf.find(b"Cluster", start, end) >= 0:
-            return True
-        return buf.find(b"ScheduledBackup", start, end) >= 0 or buf.find(OURS, found.end(), end) >= 0
-
     @cached_property
     def data(self) -> bytes:
         return bytes(self.raw)
 
     @cached_property
     def head(self) -> bytes:
-        """BOM, directives, the bare `---` line and the comments before the content."""
-        data, pos = self.data, len(BOM) if self.data.startswith(BOM) else 0
-        while (m := _HEAD_LINE.match(data, pos)) and m.end() > pos:
+        """Directives, the bare `---` line and the comments before the content."""
+        buf, pos = self.buf, self.start
+        while (m := _HEAD_LINE.match(buf, pos, self.end)) and m.end() > pos:
             pos = m.end()
-        return data[:pos]
+        return buf[self.start:pos]
 
     @cached_property
     def body(self) -> str:
         """The document's YAML text, as the parser should see it."""
-        return self.data[len(BOM) if self.data.startswith(BOM) else 0:].decode("utf-8")
+        return self.data.decode("utf-8")
 
     @cached_property
     def newline(self) -> str:
-        return "\r\n" if b"\r\n" in self.data else "\n"
+        return "\r\n" if self.buf.find(b"\r\n", self.start, self.end) >= 0 else "\n"
 
     @cached_property
     def source_line(self) -> bytes | None:
@@ -85,27 +85,20 @@ class Chunk:
 
     @cached_property
     def ends_with_end_marker(self) -> bool:
-        return bool(_END_MARKER.search(self.data))
+        return bool(_END_MARKER.search(self.buf, self.start, self.end))
 
     def has_separator(self) -> bool:
         return b"---" in self.head
 
-    def is_indented(self) -> bool:
-        """Does the content start with white space (a document indented as a whole)?"""
-        return self.data[len(self.head):len(self.head) + 1] in (b" ", b"\t")
-
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")
-
-    def load(self):
-        return yamlcodec.load(self.body)
 
     def rewrite(self, obj, *, needs_separator: bool) -> bytes:
         """This document with new content: its head comments, separator, JSON-ness,
         line endings and end marker are kept."""
         head = self.head
         if needs_separator and not self.has_separator():
-            head = _bom_split(head, b"---" + self.newline.encode())
+            head = b"---" + self.newline.encode() + head
         text = yamlcodec.dump(obj, as_json=self.is_json(), newline=self.newline)
         return head + text.encode("utf-8") + self._end_marker()
 
@@ -121,33 +114,27 @@ class Chunk:
         return b"..." + self.newline.encode() if self.ends_with_end_marker else b""
 
 
-def _bom_split(head: bytes, separator: bytes) -> bytes:
-    """Put the separator after a BOM, never before it."""
-    if head.startswith(BOM):
-        return BOM + separator + head[len(BOM):]
-    return separator + head
-
-
 # After a document's head: a line with YAML content (not blank, a comment or `...`).
 _CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
 
 
 def has_content(chunks: list[Chunk]) -> bool:
     """Does any document hold anything but blank lines, comments and markers? (A real
-    stream answers on its first document; only an empty-ish one is read to the end.)"""
-    return any(_CONTENT.search(chunk.data, len(chunk.head)) for chunk in chunks)
+    stream answers on its first document; only an empty-ish one is read to the end.)
+    Read in place: a chunk's bytes are copied only for documents we read."""
+    return any(_CONTENT.search(c.buf, c.start + len(c.head), c.end) for c in chunks)
 
 
 def split(buf: bytes) -> list[Chunk]:
-    """Cut the stream at document markers; the chunks concatenate back to `buf`."""
-    cuts = {0, len(buf)}
-    bom = len(BOM) if buf.startswith(BOM) else 0
+    """Cut the stream at document markers; `lead(buf)` and the chunks concatenate back to `buf`."""
+    bom = len(lead(buf))
+    cuts = {bom, len(buf)}
     first = _FIRST_MARKER.match(buf, bom)
     markers = [(first.start(), first.group(1), first.end())] if first else []
-    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf)]
+    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf, bom)]
     for start, marker, end in markers:
         if marker == b"---":
-            cuts.add(start if start != bom else 0)  # a BOM stays with the first document
+            cuts.add(start)
         else:
             eol = buf.find(b"\n", end)
             cuts.add(len(buf) if eol < 0 else eol + 1)
@@ -155,24 +142,54 @@ def split(buf: bytes) -> list[Chunk]:
     chunks: list[Chunk] = []
     for start, end in zip(ordered, ordered[1:]):
         chunks.append(Chunk(buf, start, end, len(chunks)))
-    return chunks
+    return chunks or ([Chunk(buf, bom, bom, 0)] if bom else [])  # a lone BOM: one empty document keeps it
+
+
+def lead(buf: bytes) -> bytes:
+    """The byte order mark in front of the stream, if any."""
+    return BOM if buf.startswith(BOM) else b""
+
+
+def wide_encoding(buf: bytes) -> bool:
+    """Is the stream UTF-16 or UTF-32 (a BOM or NUL bytes in front)? Its documents would
+    hide their text from every scan here; YAML says only the stream's start tells."""
+    return buf.startswith(_WIDE_BOMS) or b"\0" in buf[:4]
+
+
+def candidates(chunks: list[Chunk]) -> list[Chunk]:
+    """The chunks whose text can spell a target (see OURS above): one scan per pattern
+    over the whole buffer, a step to the next chunk after each hit."""
+    if not chunks:
+        return []
+    buf, found = chunks[0].buf, set()
+    for pattern in (_CNPG_OR_OURS, _ESCAPE):
+        index, pos = 0, chunks[0].start
+        while (m := pattern.search(buf, pos)) is not None:
+            while chunks[index].end <= m.start():
+                index += 1
+            found.add(index)
+            pos = chunks[index].end
+    return [chunks[i] for i in sorted(found)]
 
 
 @record
 class Output:
     """The output, assembled as pieces (mostly views of the input) and written in one
-    go once everything succeeded: half a stream is worse than none for Helm."""
+    go once everything succeeded: half a stream is worse than none for Helm. `lead`
+    (the stream's byte order mark) goes in front of every piece."""
 
+    lead: bytes = b""
     pieces: list[bytes | memoryview] = field(default_factory=list)
 
-    def append(self, data: bytes | memoryview) -> None:
+    def append(self, data: bytes | memoryview, newline: bytes = b"\n") -> None:
         if self.pieces and bytes(self.pieces[-1][-1:]) not in (b"\n", b""):
-            self.pieces.append(b"\n")
+            self.pieces.append(newline)
         self.pieces.append(data)
 
     def write(self, out) -> None:
+        out.write(self.lead)
         for piece in self.pieces:
             out.write(piece)
 
     def getvalue(self) -> bytes:
-        return b"".join(bytes(p) for p in self.pieces)
+        return self.lead + b"".join(bytes(p) for p in self.pieces)

@@ -9,16 +9,15 @@ No I/O here. The stream layer hands us only the documents that can be targets, p
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from renderer import find, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, write
-from renderer.errors import Notice, document_where
+from renderer.errors import Notice, about, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
-from renderer.records import record
+from renderer.records import field, record
 
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
     from renderer.facts import Facts
@@ -64,16 +63,22 @@ class Result:
     verdicts: list[Verdict] = field(default_factory=list)
 
 
-def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context) -> Planned:
-    """find → match → plan: every targeted Cluster's lineage, revisions possibly open."""
+def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Context,
+                unreadable: list[Notice] | tuple = ()) -> Planned:
+    """find → match → plan: every targeted Cluster's lineage, revisions possibly open.
+    `unreadable`: documents that may hold a Cluster but could not be read (their
+    notices), named wherever an entry matches nothing."""
     entries = [e for e in overlay.cnpg.values() if e.enabled]
     notices = [] if entries else [Notice(", ".join(overlay.files) or "overlay",
                                          "names no enabled cnpg.<name> entry: the stream passes through unchanged")]
+    notices += [*overlay.notices, *unreadable]
     plans = []
-    for entry, found in match.pair(entries, find.clusters(docs, context.namespace)):
-        find.check_shape(found)
-        inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
-        plans.append(plan(entry, overlay, found, context.release, inherited))
+    pairs = match.pair(entries, find.clusters(docs, context.namespace), [n.where for n in unreadable], notices)
+    for entry, found in pairs:
+        with about(found.where):  # an error at an overlay line still names its Cluster (KRM results)
+            find.check_shape(found)
+            inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None
+            plans.append(plan(entry, overlay, found, context.release, inherited))
     return Planned(plans, notices, context.namespace)
 
 
@@ -82,13 +87,14 @@ def apply(docs: list[tuple[int, object]], planned: Planned, facts: Facts | None,
     `collect` (plan): unsafe verdicts are reported instead of refused."""
     result = Result({}, list(planned.notices))
     for p in planned.plans:
-        settled, verdict = _decide(p, facts)
-        if verdict is not None:
-            refusal = verdict.refusal()
-            if refusal is not None and not collect:
-                raise refusal
-            result.verdicts.append(verdict)
-        edit = write(settled)
+        with about(p.cluster.where):
+            settled, verdict = _decide(p, facts)
+            if verdict is not None:
+                refusal = verdict.refusal()
+                if refusal is not None and not collect:
+                    raise refusal
+                result.verdicts.append(verdict)
+            edit = write(settled)
         edit.notices[:0] = settled.notices
         edit.notices += verdict.notices(settled.cluster.where) if verdict else []
         result.clusters.append((settled, edit))

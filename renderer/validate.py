@@ -25,15 +25,15 @@ import json
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from renderer import cron
+from renderer import yamlcodec
+from renderer.cnpg import meta, rules
+from renderer.errors import Document
 
 __all__ = [
+    "CrdError",
     "Problem",
     "Schemas",
     "STATIC_CEL_RULES",
@@ -44,7 +44,12 @@ __all__ = [
     "is_cnpg_object",
 ]
 
-CNPG_GROUPS = frozenset({"postgresql.cnpg.io", "barmancloud.cnpg.io"})
+CNPG_GROUPS = frozenset({meta.API_GROUP, meta.PLUGIN_API_GROUP})
+
+
+class CrdError(ValueError):
+    """A CRD that cannot be used (unreadable, oddly shaped, not a valid schema), named by
+    file and field: the CLI reports it as one line, not as a crash halfway through."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,11 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        what = f"{self.kind}/{self.name}" if self.name else self.kind or "object"
-        where = f"document {self.index} ({what})" if self.index is not None else what
+        """Named as errors name documents (`document 4 (Cluster/pg)`, counted from 1)."""
+        if self.index is not None:
+            where = str(Document(self.index, self.kind or None, self.name or None))
+        else:
+            where = f"{self.kind}/{self.name}" if self.name else self.kind or "object"
         return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
 
 
@@ -92,18 +100,6 @@ def check_documents(docs: Iterable[Any], schemas: Schemas | None = None) -> list
 # ---------------------------------------------------------------------------
 
 
-class _CrdLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's safe loader (the clusters CRD is 460 KB), reading a bare `=` as a string.
-
-    YAML 1.1 resolves a plain `=` to the `value` tag, which the safe loader cannot build;
-    real CRDs (Prometheus operator matchers) carry `enum: [..., =, ...]`, and a
-    `kubectl get crd -o yaml` dump of a whole cluster must still load.
-    """
-
-
-_CrdLoader.add_constructor("tag:yaml.org,2002:value", _CrdLoader.construct_yaml_str)
-
-
 class Schemas:
     """The `openAPIV3Schema` of each served (apiVersion, kind), compiled once per kind on demand."""
 
@@ -117,28 +113,27 @@ class Schemas:
 
         Files may hold one CRD, several documents, or a `v1/List` (what `kubectl get crd
         -o yaml` prints); other documents are ignored. A directory without any CRD is an
-        error, because validating against nothing would pass everything.
+        error, because validating against nothing would pass everything; so is a CRD we
+        cannot read, named by its file and field.
         """
         directory = Path(directory)
         files = sorted(p for p in directory.iterdir()
                        if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
-        schemas = cls.from_documents(doc for path in files for doc in _load_file(path))
-        if not schemas._schemas:
-            raise ValueError(f"{directory}: no CustomResourceDefinition found")
-        return schemas
+        found: dict[tuple[str, str], dict] = {}
+        for path in files:
+            try:
+                found.update(cls.from_documents(_load_file(path))._schemas)
+            except CrdError as err:
+                raise CrdError(f"{path}: {err}") from None
+        if not found:
+            raise CrdError(f"{directory}: no CustomResourceDefinition found")
+        return cls(found)
 
     @classmethod
     def from_documents(cls, docs: Iterable[Any]) -> Schemas:
-        """Collect the schemas of the CRDs among `docs` (List items included)."""
-        found = {}
-        for crd in _crds(docs):
-            spec = crd.get("spec") or {}
-            kind = (spec.get("names") or {}).get("kind")
-            for version in spec.get("versions") or []:
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if kind and schema:
-                    found[(f"{spec.get('group')}/{version.get('name')}", kind)] = schema
-        return cls(found)
+        """Collect the schemas of the CRDs among `docs` (List items included); ValueError
+        names the CRD and field when one is not shaped as the API server requires."""
+        return cls({key: schema for crd in _crds(docs) for key, schema in _served_schemas(crd)})
 
     def covers(self, obj: dict) -> bool:
         """True when a schema for the object's apiVersion and kind was loaded."""
@@ -152,12 +147,20 @@ class Schemas:
         return self._schemas[_gvk(obj)]
 
     def _validator(self, obj: dict) -> Any:
+        """The compiled schema of the object's kind, checked against JSON Schema's own
+        rules first (an odd CRD is one line naming it, not a crash halfway through)."""
         key = _gvk(obj)
         if key not in self._validators:
-            from jsonschema import Draft7Validator
+            from jsonschema import Draft7Validator, SchemaError
 
-            self._validators[key] = Draft7Validator(
-                _to_json_schema(self._schemas[key]), format_checker=_format_checker())
+            schema = _to_json_schema(self._schemas[key])
+            try:
+                Draft7Validator.check_schema(schema)
+            except SchemaError as err:
+                where = _field(err.absolute_path)
+                raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: "
+                                 f"{where or 'openAPIV3Schema'}: {_one_line(err.message)}") from None
+            self._validators[key] = Draft7Validator(schema, format_checker=_format_checker())
         return self._validators[key]
 
 
@@ -177,24 +180,70 @@ def check_schema(obj: dict, schemas: Schemas, index: int | None = None) -> list[
 
 
 def _load_file(path: Path) -> list[Any]:
+    """The documents of a CRD file (JSON is YAML too), read by the one codec."""
     try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".json":
-            return [json.loads(text)]
-        return list(yaml.load_all(text, Loader=_CrdLoader))
-    except (OSError, ValueError, yaml.YAMLError) as err:
-        raise ValueError(f"{path}: cannot read: {_one_line(str(err))}") from err
+        return yamlcodec.load_all(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:  # a YamlError is a ValueError, with its line
+        raise CrdError(f"cannot read: {_one_line(str(err))}") from err
+
+
+def _served_schemas(crd: dict) -> Iterator[tuple[tuple[str, str], dict]]:
+    """((apiVersion, kind), openAPIV3Schema) per version of a CRD; ValueError naming the
+    field when the CRD is not shaped as the API server requires."""
+    name = _dig(crd, "metadata", "name")
+    where = f"CustomResourceDefinition {name if isinstance(name, str) else '?'}"
+    spec = crd.get("spec")
+    versions = spec.get("versions") if isinstance(spec, dict) else None
+    if not isinstance(spec, dict) or not isinstance(spec.get("names", {}), dict) or not isinstance(versions, list):
+        raise CrdError(f"{where}: spec, spec.names and spec.versions must be a mapping, a mapping and a list")
+    group, kind = spec.get("group"), _dig(spec, "names", "kind")
+    for i, version in enumerate(versions):
+        schema = _dig(version, "schema", "openAPIV3Schema")
+        if schema is None:
+            continue
+        problem = _schema_shape(schema, f"spec.versions[{i}].schema.openAPIV3Schema")
+        if problem:
+            raise CrdError(f"{where}: {problem}")
+        if isinstance(kind, str) and isinstance(group, str) and isinstance(version.get("name"), str):
+            yield (f"{group}/{version['name']}", kind), schema
+
+
+_SUB_SCHEMAS = ("items", "additionalProperties", "not")
+# Real CRDs nest schemas about 12 deep (CNPG, kube-prometheus-stack); the walks below recurse.
+MAX_SCHEMA_DEPTH = 64
+
+
+def _schema_shape(node: Any, path: str) -> str | None:
+    """Where a schema is not the structure `_to_json_schema` and the checks walk (a
+    mapping whose properties, items, allOf… are schemas, nested at most
+    MAX_SCHEMA_DEPTH deep), or None. Iterative, so the check itself cannot overflow."""
+    pending = [(node, path, 0)]
+    while pending:
+        node, path, depth = pending.pop()
+        if not isinstance(node, dict):
+            return f"{path}: must be a mapping (a schema)"
+        if depth > MAX_SCHEMA_DEPTH:
+            return f"{path}: schemas nested more than {MAX_SCHEMA_DEPTH} deep"
+        for key in ("properties", "patternProperties"):
+            if key in node:
+                if not isinstance(node[key], dict):
+                    return f"{path}.{key}: must be a mapping of schemas"
+                pending += [(sub, f"{path}.{key}.{name}", depth + 1) for name, sub in node[key].items()]
+        pending += [(node[key], f"{path}.{key}", depth + 1) for key in _SUB_SCHEMAS
+                    if key in node and not isinstance(node[key], bool)]
+        for key in ("allOf", "anyOf", "oneOf"):
+            if key in node:
+                if not isinstance(node[key], list):
+                    return f"{path}.{key}: must be a list of schemas"
+                pending += [(sub, f"{path}.{key}[{i}]", depth + 1) for i, sub in enumerate(node[key])]
+    return None
 
 
 def _crds(docs: Iterable[Any]) -> Iterator[dict]:
     """CustomResourceDefinitions among `docs`, looking inside `List` documents."""
-    for doc in docs:
-        if not isinstance(doc, dict):
-            continue
-        if doc.get("kind") == "CustomResourceDefinition":
+    for doc in yamlcodec.iter_objects(docs):
+        if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
             yield doc
-        elif str(doc.get("kind", "")).endswith("List") and isinstance(doc.get("items"), list):
-            yield from _crds(doc["items"])
 
 
 def _to_json_schema(node: dict) -> dict:
@@ -283,7 +332,7 @@ def _describe(error: Any) -> list[tuple[str, str]]:
         return [(_field([*error.absolute_path, key]), "required field is missing")
                 for key in expected if key not in instance]
     if validator == "enum":
-        message = f"{_show(instance)} is not one of {expected}"
+        message = f"{rules.show(instance)} is not one of {expected}"
         if instance == "":
             message += "; the empty string is not allowed: leave the key out to get the default"
         return [(field, message)]
@@ -293,12 +342,12 @@ def _describe(error: Any) -> list[tuple[str, str]]:
         kinds = " or ".join(t for sub in expected for t in _as_list(sub["type"]))
         return [(field, f"expected {kinds}, got {_json_type(instance)}")]
     if validator == "pattern":
-        return [(field, f"{_show(instance)} does not match {expected}")]
+        return [(field, f"{rules.show(instance)} does not match {expected}")]
     if validator == "format":
-        return [(field, f"{_show(instance)} is out of range for {expected}")]
+        return [(field, f"{rules.show(instance)} is out of range for {expected}")]
     if validator in _BOUNDS:
-        return [(field, f"{_show(instance)} {_BOUNDS[validator]} {expected}")]
-    return [(field, f"{_show(instance)} fails {validator} {_show(expected)}")]
+        return [(field, f"{rules.show(instance)} {_BOUNDS[validator]} {expected}")]
+    return [(field, f"{rules.show(instance)} fails {validator} {rules.show(expected)}")]
 
 
 _BOUNDS = {
@@ -353,7 +402,7 @@ def _cluster_name(cluster: dict) -> Iterator[tuple[str, str]]:
     """Cluster names become Service and Pod names: a DNS-1035 label, and CNPG caps them at 50."""
     name = _dig(cluster, "metadata", "name")
     if not isinstance(name, str) or not _DNS1035.fullmatch(name):
-        yield "metadata.name", (f"{_show(name)} is not a DNS-1035 label (lower-case letters, digits"
+        yield "metadata.name", (f"{rules.show(name)} is not a DNS-1035 label (lower-case letters, digits"
                                 " and '-', starting with a letter and ending with a letter or digit)")
     elif len(name) > 50:
         yield "metadata.name", f"is {len(name)} characters long; CNPG allows at most 50"
@@ -381,15 +430,15 @@ def _bootstrap_sources(cluster: dict) -> Iterator[tuple[str, str]]:
     if source:
         entry = _external_cluster(cluster, source)
         if entry is None:
-            yield f"{base}.source", f"{_show(source)} names no entry of spec.externalClusters"
+            yield f"{base}.source", f"{rules.show(source)} names no entry of spec.externalClusters"
         elif "barmanObjectStore" not in entry and "plugin" not in entry:
-            yield f"{base}.source", (f"external cluster {_show(source)} has neither barmanObjectStore"
+            yield f"{base}.source", (f"external cluster {rules.show(source)} has neither barmanObjectStore"
                                      " nor plugin, so there is nothing to recover from")
     pg_basebackup = _mapping(cluster, "spec", "bootstrap", "pg_basebackup")
     if ("pg_basebackup" in _mapping(cluster, "spec", "bootstrap")
             and _external_cluster(cluster, pg_basebackup.get("source")) is None):
         yield "spec.bootstrap.pg_basebackup.source", (
-            f"{_show(pg_basebackup.get('source'))} names no entry of spec.externalClusters")
+            f"{rules.show(pg_basebackup.get('source'))} names no entry of spec.externalClusters")
 
 
 _TARGETS = ("targetTime", "targetLSN", "targetName", "targetXID", "targetImmediate")
@@ -405,10 +454,10 @@ def _recovery_target(cluster: dict) -> Iterator[tuple[str, str]]:
     if len(chosen) > 1:
         note = " (targetImmediate counts even when false)" if target.get("targetImmediate") is False else ""
         yield base, f"recovery targets are mutually exclusive, found {', '.join(chosen)}{note}"
-    for key, parses, expected in _TARGET_FORMATS:
-        value = target.get(key)
-        if value not in (None, "") and not parses(value):
-            yield f"{base}.{key}", f"{_show(value)} is not {expected}"
+    for key, rule in _TARGET_FORMATS:
+        problem = rule(target[key]) if target.get(key) not in (None, "") else None
+        if problem:
+            yield f"{base}.{key}", problem
     by_label = [key for key in ("targetName", "targetXID", "targetImmediate") if key in chosen]
     from_snapshots = "volumeSnapshots" in recovery
     if by_label and not from_snapshots and not target.get("backupID"):
@@ -431,68 +480,33 @@ def _external_clusters(cluster: dict) -> Iterator[tuple[str, str]]:
         path, name = f"spec.externalClusters[{i}]", entry.get("name")
         if isinstance(name, str):
             if name in seen:
-                yield f"{path}.name", f"duplicate external cluster name {_show(name)}"
+                yield f"{path}.name", f"duplicate external cluster name {rules.show(name)}"
             seen.add(name)
             if "/" in name or "\\" in name or name in (".", ".."):
-                yield f"{path}.name", f"{_show(name)} must not contain '/' or '\\' nor be '.' or '..'"
+                yield f"{path}.name", f"{rules.show(name)} must not contain '/' or '\\' nor be '.' or '..'"
         if not any(key in entry for key in ("connectionParameters", "barmanObjectStore", "plugin")):
             yield path, "needs one of connectionParameters, barmanObjectStore or plugin"
 
 
 def _backup_credentials(cluster: dict) -> Iterator[tuple[str, str]]:
-    """barman-cloud's credential rules; the webhook applies them to spec.backup only."""
+    """barman-cloud's credential rules (`rules.CREDENTIALS`); the webhook applies them to spec.backup only."""
     backup = _mapping(cluster, "spec", "backup")
     if "barmanObjectStore" not in backup:
         return
     store = _mapping(backup, "barmanObjectStore")
     base = "spec.backup.barmanObjectStore"
-    providers = [key for key in _PROVIDER_RULES if key in store]
-    if not providers:
+    blocks = [ways for ways in rules.CREDENTIALS.values() if ways.block in store]
+    if not blocks:
         yield base, ("missing credentials: exactly one of s3Credentials, azureCredentials,"
                      " googleCredentials is required (IAM roles still need"
                      " s3Credentials.inheritFromIAMRole: true)")
-    elif len(providers) > 1:
-        yield base, f"too many credentials ({', '.join(providers)}): exactly one provider is allowed"
-    for key in providers:
-        yield from _PROVIDER_RULES[key](_mapping(store, key), f"{base}.{key}")
-
-
-def _s3_credentials(creds: dict, path: str) -> Iterator[tuple[str, str]]:
-    keys = [key for key in ("accessKeyId", "secretAccessKey") if key in creds]
-    if len(keys) == 1:
-        yield path, "accessKeyId and secretAccessKey must be given together"
-    methods = bool(creds.get("inheritFromIAMRole")) + bool(keys)
-    if methods == 0:
-        yield path, "needs inheritFromIAMRole: true or accessKeyId and secretAccessKey"
-    elif methods > 1:
-        yield path, "inheritFromIAMRole and accessKeyId/secretAccessKey are alternatives: set one"
-
-
-def _azure_credentials(creds: dict, path: str) -> Iterator[tuple[str, str]]:
-    methods = [key for key in ("storageKey", "storageSasToken") if key in creds]
-    methods += [key for key in ("inheritFromAzureAD", "useDefaultAzureCredentials") if creds.get(key)]
-    if "connectionString" in creds:
-        if methods or "storageAccount" in creds:
-            yield path, "with connectionString, every other field must be left out"
-    elif len(methods) != 1:
-        yield path, ("without connectionString, exactly one of storageKey, storageSasToken,"
-                     " inheritFromAzureAD, useDefaultAzureCredentials is required"
-                     f" (found {', '.join(methods) or 'none'})")
-    if ("storageKey" in creds or "storageSasToken" in creds) and "storageAccount" not in creds:
-        yield f"{path}.storageAccount", "is required with storageKey or storageSasToken"
-
-
-def _google_credentials(creds: dict, path: str) -> Iterator[tuple[str, str]]:
-    gke, secret = bool(creds.get("gkeEnvironment")), "applicationCredentials" in creds
-    if gke == secret:
-        yield path, "needs exactly one of gkeEnvironment: true and applicationCredentials"
-
-
-_PROVIDER_RULES = {
-    "s3Credentials": _s3_credentials,
-    "azureCredentials": _azure_credentials,
-    "googleCredentials": _google_credentials,
-}
+    elif len(blocks) > 1:
+        yield base, f"too many credentials ({', '.join(w.block for w in blocks)}): exactly one provider is allowed"
+    for ways in blocks:
+        creds = _mapping(store, ways.block)
+        present = [key for key, value in creds.items() if key not in rules.FLAGS or value]
+        for key, problem in rules.credential_problems(ways, present):
+            yield f"{base}.{ways.block}" + (f".{key}" if key else ""), problem
 
 
 def _cluster_retention(cluster: dict) -> Iterator[tuple[str, str]]:
@@ -502,9 +516,7 @@ def _cluster_retention(cluster: dict) -> Iterator[tuple[str, str]]:
 
 def _wal_archiver_plugins(cluster: dict) -> Iterator[tuple[str, str]]:
     """One archiver at most, and never beside in-tree barmanObjectStore (migrate in one edit)."""
-    plugins = [p for p in _sequence(cluster, "spec", "plugins") if isinstance(p, dict)]
-    archivers = [str(p.get("name")) for p in plugins
-                 if p.get("enabled", True) is not False and p.get("isWALArchiver") is True]
+    archivers = rules.archivers(_sequence(cluster, "spec", "plugins"))
     if archivers and "barmanObjectStore" in _mapping(cluster, "spec", "backup"):
         yield "spec.plugins", (f"WAL archiver plugin {', '.join(archivers)} cannot be enabled while"
                                " spec.backup.barmanObjectStore is set")
@@ -521,7 +533,7 @@ def _cluster_cel(cluster: dict) -> Iterator[tuple[str, str]]:
     ref = _mapping(spec, "imageCatalogRef")
     if ref and ref.get("kind") not in ("ImageCatalog", "ClusterImageCatalog"):
         yield "spec.imageCatalogRef.kind", "Only image catalogs are supported (ImageCatalog, ClusterImageCatalog)"
-    if ref and ref.get("apiGroup") != "postgresql.cnpg.io":
+    if ref and ref.get("apiGroup") != meta.API_GROUP:
         yield "spec.imageCatalogRef.apiGroup", "Only image catalogs are supported (postgresql.cnpg.io)"
     initdb = _mapping(spec, "bootstrap", "initdb")
     for key, provider in (("builtinLocale", "builtin"), ("icuLocale", "icu"), ("icuRules", "icu")):
@@ -554,23 +566,9 @@ def _object_store(store: dict) -> Iterator[tuple[str, str]]:
 def _schedule(scheduled: dict) -> Iterator[tuple[str, str]]:
     """The schedule must parse as robfig cron; a 5-field value parses but runs at the wrong times."""
     schedule = _mapping(scheduled, "spec").get("schedule")
-    if not isinstance(schedule, str):
-        return
-    six = cron.six_field_form(schedule)
-    try:
-        cron.parse(schedule)
-    except cron.CronError as err:
-        hint = f"; as Unix cron it would be {six!r}" if six and _parses(six) else ""
-        yield "spec.schedule", f"{_show(schedule)} does not parse as CNPG cron: {err}{hint}"
-        return
-    if six:
-        sec, minute, hour, dom, month = schedule.split()
-        meaning = f"sec={sec} min={minute} hour={hour} day={dom} month={month}"
-        fix = f"write {six!r} for the Unix-cron meaning" if _parses(six) else \
-            f"its Unix-cron meaning {six!r} does not parse either"
-        yield "spec.schedule", (f"{_show(schedule)} has 5 fields, but CNPG cron reads 6 with seconds"
-                                f" first, so this means {meaning}"
-                                f"{' (every hour)' if hour == '*' else ''}; {fix}")
+    problem = rules.schedule(schedule) if isinstance(schedule, str) else None
+    if problem:
+        yield "spec.schedule", problem
 
 
 def _backup_method(backup: dict) -> Iterator[tuple[str, str]]:
@@ -587,8 +585,7 @@ def _backup_method(backup: dict) -> Iterator[tuple[str, str]]:
             if key in spec:
                 yield f"spec.{key}", f"can be set only with method volumeSnapshot{defaulted}"
     if method == "plugin" and not _mapping(spec, "pluginConfiguration").get("name"):
-        yield "spec.pluginConfiguration.name", ("is required when method is plugin"
-                                                " (e.g. barman-cloud.cloudnative-pg.io)")
+        yield "spec.pluginConfiguration.name", f"is required when method is plugin (e.g. {meta.PLUGIN_NAME})"
 
 
 # --- Volume snapshots and hibernation (CNPG v1.30.0 internal/webhook/v1/cluster_webhook.go,
@@ -626,7 +623,7 @@ def _hibernation(cluster: dict) -> Iterator[tuple[str, str]]:
     value = _mapping(cluster, "metadata", "annotations").get("cnpg.io/hibernation")
     if value is not None and value not in ("on", "off"):
         yield 'metadata.annotations["cnpg.io/hibernation"]', (
-            f"{_show(value)}: annotation value for hibernation should be \"on\" or \"off\"")
+            f"{rules.show(value)}: annotation value for hibernation should be \"on\" or \"off\"")
 
 
 def _snapshot_deadline(backup: dict) -> Iterator[tuple[str, str]]:
@@ -635,90 +632,33 @@ def _snapshot_deadline(backup: dict) -> Iterator[tuple[str, str]]:
     the same rule."""
     value = _mapping(backup, "metadata", "annotations").get(_SNAPSHOT_DEADLINE)
     if value not in (None, "") and not (isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value)):
-        yield f'metadata.annotations["{_SNAPSHOT_DEADLINE}"]', f"{_show(value)} must be an integer"
+        yield f'metadata.annotations["{_SNAPSHOT_DEADLINE}"]', f"{rules.show(value)} must be an integer"
 
 
 _RULES: dict[tuple[str, str], tuple[Rule, ...]] = {
-    ("postgresql.cnpg.io", "Cluster"): (
+    (meta.API_GROUP, "Cluster"): (
         _cluster_name, _bootstrap_method, _bootstrap_sources, _recovery_target, _external_clusters,
         _backup_credentials, _cluster_retention, _wal_archiver_plugins, _cluster_cel,
         _snapshot_recovery, _snapshot_tablespaces, _hibernation),
-    ("postgresql.cnpg.io", "ScheduledBackup"): (_schedule, _backup_method, _snapshot_deadline),
-    ("postgresql.cnpg.io", "Backup"): (_backup_method, _snapshot_deadline),
-    ("barmancloud.cnpg.io", "ObjectStore"): (_object_store,),
+    (meta.API_GROUP, "ScheduledBackup"): (_schedule, _backup_method, _snapshot_deadline),
+    (meta.API_GROUP, "Backup"): (_backup_method, _snapshot_deadline),
+    (meta.PLUGIN_API_GROUP, "ObjectStore"): (_object_store,),
 }
 
 
-# ---------------------------------------------------------------------------
-# Value parsers (what the webhook's Go parsers accept)
-# ---------------------------------------------------------------------------
-
 _DNS1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_RETENTION = re.compile(r"[1-9][0-9]*[dwm]")
-# lib/pq ParseTimestamp: date [time[.frac][zone]] [BC]
-_PG_TIMESTAMP = re.compile(
-    r"(?P<date>\d{4}-\d\d-\d\d)(?: (?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d(?::\d\d){0,2})?)?(?: BC)?")
-# RFC 3339 (fraction optional), and the zoneless form CNPG also accepts (read as UTC).
-_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")
-_LSN = re.compile(r"([0-9A-Fa-f]+)/([0-9A-Fa-f]+)")
-
-
-def _is_target_time(value: Any) -> bool:
-    """RFC 3339 or a PostgreSQL timestamp, with real dates and times (PostgreSQL would refuse 13/45)."""
-    if not isinstance(value, str):
-        return False
-    match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
-    if not match:
-        return False
-    try:
-        datetime.strptime(f"{match['date']} {match['time'] or '00:00:00'}", "%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return False
-    return True
-
-
-def _is_lsn(value: Any) -> bool:
-    match = _LSN.fullmatch(value) if isinstance(value, str) else None
-    return bool(match) and all(int(part, 16) < 2 ** 32 for part in match.groups())
-
-
-def _is_xid(value: Any) -> bool:
-    return isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < 2 ** 32
-
-
-def _is_target_name(value: Any) -> bool:
-    return (isinstance(value, str) and len(value.encode()) < 64
-            and not any(ord(ch) < 32 or ord(ch) == 127 for ch in value))
-
-
-def _is_timeline(value: Any) -> bool:
-    if value == "latest":
-        return True
-    return isinstance(value, str) and bool(re.fullmatch(r"[-+]?\d+", value)) and int(value) >= 1
-
-
-_TARGET_FORMATS: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
-    ("targetTime", _is_target_time,
-     "an RFC 3339 or PostgreSQL timestamp (e.g. 2026-05-01T12:00:00Z or 2026-05-01 12:00:00+00)"),
-    ("targetLSN", _is_lsn, "an LSN (e.g. 0/3000060)"),
-    ("targetXID", _is_xid, "a transaction ID (an unsigned 32-bit integer)"),
-    ("targetName", _is_target_name, "a restore point name (under 64 bytes, no control characters)"),
-    ("targetTLI", _is_timeline, "'latest' or a timeline number of 1 or more"),
+# recoveryTarget fields and the rule each value must follow (renderer.cnpg.rules).
+_TARGET_FORMATS: tuple[tuple[str, Callable[[Any], str | None]], ...] = (
+    ("targetTime", rules.target_time), ("targetLSN", rules.lsn), ("targetXID", rules.xid),
+    ("targetName", rules.restore_point), ("targetTLI", rules.timeline),
 )
 
 
 def _retention(value: Any, field: str) -> Iterator[tuple[str, str]]:
-    """Barman's RECOVERY WINDOW: a positive count of days, weeks or months ('' is skipped, as upstream)."""
-    if value not in (None, "") and not (isinstance(value, str) and _RETENTION.fullmatch(value)):
-        yield field, f"{_show(value)} is not a retention policy like 30d, 4w or 6m"
-
-
-def _parses(spec: str) -> bool:
-    try:
-        cron.parse(spec)
-    except cron.CronError:
-        return False
-    return True
+    """Barman's RECOVERY WINDOW ('' is skipped, as upstream)."""
+    problem = rules.retention(value) if value not in (None, "") else None
+    if problem:
+        yield field, problem
 
 
 # ---------------------------------------------------------------------------
@@ -787,16 +727,6 @@ def _field(parts: Iterable[Any]) -> str:
         else:
             out += f"[{json.dumps(part)}]"
     return out
-
-
-def _show(value: Any) -> str:
-    """A short rendering of a scalar; containers are named, not dumped (they may hold secrets)."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _json_type(value: Any) -> str:

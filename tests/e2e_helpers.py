@@ -8,15 +8,22 @@ come from `make tools` (.tools/); a missing one is a failure, not a skip.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import yaml
+
+from renderer import __version__
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -28,6 +35,8 @@ VENV_BIN = Path(sys.executable).parent
 CNPG_RENDER = VENV_BIN / "cnpg-render"
 HELM4_PLUGIN = REPO / "plugins" / "helm4" / "cnpg-render"
 KUSTOMIZE_PLUGIN_HOME = REPO / "plugins" / "kustomize"
+# Where the docs install releases from; tests serve a release they built there instead.
+RELEASE_PAGE = f"https://github.com/<you>/cnpg-render/releases/download/v{__version__}"
 
 
 class _TolerantLoader(yaml.SafeLoader):
@@ -132,18 +141,64 @@ def helm4(tmp_path) -> Sandbox:
     return box
 
 
-def doc_block(name: str) -> str:
-    """The shell block in docs/integrations.md tagged `<!-- e2e: name -->`.
+def doc_block(name: str, doc: Path = DOCS) -> str:
+    """The shell block in `doc` (docs/integrations.md) tagged `<!-- e2e: name -->`.
 
     The tests run the documented commands themselves, so the docs cannot drift
     from what works.
     """
-    text = DOCS.read_text(encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
     match = re.search(rf"<!-- e2e: {re.escape(name)} -->\s*```(?:sh|bash|shell)\n(.*?)```", text, re.S)
-    assert match, f"no `<!-- e2e: {name} -->` shell block in {DOCS}"
+    assert match, f"no `<!-- e2e: {name} -->` shell block in {doc}"
     return match.group(1)
 
 
-def doc_block_names() -> list[str]:
+def doc_block_names(doc: Path = DOCS) -> list[str]:
     """Every tagged block, so a test can check that each one is exercised."""
-    return re.findall(r"<!-- e2e: ([\w.-]+) -->", DOCS.read_text(encoding="utf-8"))
+    return re.findall(r"<!-- e2e: ([\w.-]+) -->", doc.read_text(encoding="utf-8"))
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path):
+    """`directory` over HTTP on loopback, as a release page serves its assets: the base URL."""
+    handler = functools.partial(_QuietFiles, directory=str(directory))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        pass
+
+
+@pytest.fixture
+def chart_repository(tmp_path):
+    """fixtures/charts/sub, packaged and indexed, served on loopback: the base URL."""
+    repo = tmp_path / "chart-repository"
+    box = make_sandbox(tmp_path / "packager", 3)
+    box.run([box.helm, "package", REPO / "fixtures" / "charts" / "sub", "--destination", repo])
+    box.run([box.helm, "repo", "index", repo])
+    with serve_directory(repo) as url:
+        yield url
+
+
+def depend_on_sub(box: Sandbox, chart: Path, url: str) -> None:
+    """`chart` depends on `sub` from `url`, locked, and not vendored (no charts/)."""
+    with open(chart / "Chart.yaml", "a") as handle:
+        handle.write(f"dependencies:\n  - name: sub\n    version: 0.1.0\n    repository: {url}\n")
+    box.run([box.helm, "dependency", "update", chart])
+    shutil.rmtree(chart / "charts")
+
+
+def run_make(*args: str, env: dict | None = None, timeout: int = 1200) -> subprocess.CompletedProcess:
+    """`make ARGS` in the checkout as a user types it: without the MAKEFLAGS/MAKELEVEL of
+    the `make test` running us (a sub-make prints "Entering directory" lines)."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", *args], cwd=REPO, env={**clean, **(env or {})}, capture_output=True,
+                          timeout=timeout)

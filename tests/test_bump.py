@@ -143,3 +143,141 @@ def test_bump_check_store_refuses_when_no_lineage_has_a_backup(tmp_path, moto_s3
                           "Cluster demo/demo-cnpg-main: recovery source", "does not exist",
                           "No lineage of this database in the store holds a usable base backup")
     assert open(path).read() == before
+
+
+# --------------------------------------------------------------------------- a careful editor
+
+BACKUPS_OVERLAY = (FIXTURES / "overlays" / "backups.yaml").read_text()
+
+
+def revisions(path) -> tuple:
+    """What render reads from the overlay after bump: the entry's mode and revisions."""
+    from renderer import overlay as overlay_model
+
+    entry = overlay_model.load([str(path)]).cnpg["main"]
+    return entry.mode, entry.recovery.revision, entry.backups.revision
+
+
+def test_a_symlinked_overlay_is_edited_where_it_points(tmp_path):
+    real = tmp_path / "real" / "overlay.yaml"
+    real.parent.mkdir()
+    real.write_text(BACKUPS_OVERLAY)
+    link = tmp_path / "overlay.yaml"
+    link.symlink_to(os.path.relpath(real, tmp_path))
+    result = run_cli("bump", "main", "-f", str(link))
+    assert result.returncode == 0, result.stderr.decode()
+    assert link.is_symlink() and os.readlink(link) == os.path.relpath(real, tmp_path)
+    assert revisions(real) == ("recovery", "", None)
+
+
+SHARED = {
+    "the whole entry is an alias": (
+        "cnpg:\n  other: &d\n    backups: {enabled: true, credentials: s3}\n  main: *d\n", "&d"),
+    "recovery comes from a merge": (
+        "cnpg:\n  other: &base\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+        "    recovery: {credentials: s3, revision: ''}\n  main:\n    <<: *base\n", "<<: *base"),
+    "backups is an anchored mapping another entry aliases": (
+        "cnpg:\n  main:\n    backups: &b {enabled: true, credentials: s3, revision: '1'}\n"
+        "  other:\n    backups: *b\n", "&b"),
+}
+CREDENTIALS = "credentials:\n  s3: {type: s3, bucket: b, inheritFromIAMRole: true}\n"
+
+
+@pytest.mark.parametrize("body, shown", SHARED.values(), ids=SHARED.keys())
+def test_an_entry_sharing_anchored_mappings_is_refused_and_nothing_changes(tmp_path, body, shown):
+    path = write(tmp_path, CREDENTIALS + body)
+    line = assert_failed_cleanly(run_cli("bump", "main", "-f", path), "is shared with other entries")
+    assert f"through {shown}" in line
+    assert open(path).read() == CREDENTIALS + body
+
+
+def test_a_merge_of_plain_keys_is_fine_and_other_entries_keep_their_values(tmp_path):
+    """`<<: *defaults` for match/optional is common and harmless: mode and the revisions
+    are the entry's own keys, so only it changes."""
+    from renderer import overlay as overlay_model
+
+    body = ("cnpg:\n  other: &other\n    optional: true\n    match: &m {namespace: prod}\n"
+            "  main:\n    <<: *other\n    backups: {enabled: true, credentials: s3, revision: '4'}\n"
+            "  third:\n    match: *m\n    backups: {enabled: true, credentials: s3}\n")
+    path = write(tmp_path, CREDENTIALS + body)
+    before = overlay_model.load([path]).cnpg["other"]
+    result = run_cli("bump", "main", "-f", path)
+    assert result.returncode == 0, result.stderr.decode()
+    after = overlay_model.load([path])
+    assert after.cnpg["other"] == before, "the merged-from entry is untouched"
+    assert after.cnpg["third"].match == before.match
+    assert (after.cnpg["main"].mode, after.cnpg["main"].recovery.revision) == ("recovery", "4")
+    assert after.cnpg["main"].optional is True, "the merge still applies"
+
+
+def test_concurrent_bumps_take_turns(tmp_path):
+    """Four bumps at once: each must read what the one before it wrote (no lost update)."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path, BACKUPS_OVERLAY)
+    procs = [subprocess.Popen([sys.executable, "-m", "renderer", "bump", "main", "-f", path],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)]
+    assert all(p.wait(timeout=60) == 0 for p in procs), [p.stderr.read() for p in procs]
+    assert revisions(path)[1:] == ("3", None), "recovery reads revision 3 after four bumps from the bare lineage"
+
+
+@pytest.mark.parametrize("bom", [False, True], ids=["no-bom", "bom"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_line_endings_and_bom_are_kept(tmp_path, bom, newline):
+    path = tmp_path / "overlay.yaml"
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + BACKUPS_OVERLAY.replace("\n", newline).encode())
+    result = run_cli("bump", "main", "-f", str(path))
+    assert result.returncode == 0, result.stderr.decode()
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf") == bom and b"\xef\xbb\xbf" not in data[3:]
+    body = data[3:] if bom else data
+    assert body.count(b"\n") == body.count(newline.encode()) and body.count(b"\n") > BACKUPS_OVERLAY.count("\n")
+    assert revisions(path) == ("recovery", "", None)
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda p: (p.write_text(BACKUPS_OVERLAY), p.chmod(0o444)), "is read-only"),
+    (lambda p: p.mkdir(), "is not a regular file"),
+    (lambda p: os.mkfifo(p), "is a pipe"),
+])
+def test_files_bump_cannot_edit_in_place_are_refused_in_one_line(tmp_path, make, fragment):
+    path = tmp_path / "overlay.yaml"
+    make(path)
+    before = path.read_bytes() if path.is_file() else None
+    assert_failed_cleanly(run_cli("bump", "main", "-f", str(path)), fragment)
+    assert (path.read_bytes() if path.is_file() else None) == before
+
+
+def test_process_substitution_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    path = write(tmp_path, BACKUPS_OVERLAY)
+    proc = subprocess.run(["bash", "-c", f'{sys.executable} -m renderer bump main -f <(cat "$1")', "-", path],
+                          capture_output=True)
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.stderr.decode().count("\n") == 1 and "is a pipe (e.g. from <(...))" in proc.stderr.decode()
+
+
+def test_a_full_disk_leaves_the_overlay_as_it_was(tmp_path):
+    import subprocess
+
+    disk = tmp_path / "small"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    try:
+        path = write(disk, BACKUPS_OVERLAY)
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as handle:  # fill the disk to the last block
+            try:
+                while True:
+                    handle.write(b"\0" * 1024)
+            except OSError:
+                pass
+        assert_failed_cleanly(run_cli("bump", "main", "-f", path), "cannot write", "left unchanged")
+        assert open(path).read() == BACKUPS_OVERLAY
+        assert sorted(p.name for p in disk.iterdir()) == ["filler", "overlay.yaml"], "no temp file left"
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

@@ -123,7 +123,7 @@ def test_overlay_errors_never_show_secret_values(tmp_path):
 
 def test_unparseable_cluster_names_document():
     bad = INPUT + b"---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: broken\nspec: [\n"
-    assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=bad), "document 2 (Cluster/broken)", "invalid YAML")
+    assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=bad), "document 3 (Cluster/broken)", "invalid YAML")
 
 
 def test_missing_release_names_the_cluster():
@@ -180,7 +180,7 @@ def test_document_indented_as_a_whole_is_still_a_target():
 def test_the_same_cluster_twice_is_an_error():
     cluster = INPUT.split(b"---\n# Source: demo/templates/configmap.yaml")[0]
     assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=cluster + cluster),
-                          "document 1 (Cluster/demo-cnpg-main)", "also document 0")
+                          "document 2 (Cluster/demo-cnpg-main)", "also document 1")
 
 
 def test_overlay_without_entries_passes_through_with_a_warning(tmp_path):

@@ -7,7 +7,7 @@ import json
 import jsonschema
 import yaml
 
-from renderer.report import mask_secrets
+from renderer.report import masked
 from tests.helpers import CNPG_CRDS, CRDS, FIXTURES, REAL, REPO, run_cli
 
 EXAMPLE = REPO / "example"
@@ -48,7 +48,7 @@ def test_committed_schema_file_is_generated_from_the_model():
 def test_diff_shows_added_objects_with_secrets_masked():
     result = run_cli("diff", "--overlay", OVERLAY, MANIFESTS)
     out = result.stdout.decode()
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 1, result.stderr.decode()  # diff(1): 1 = there are differences
     assert "+kind: ScheduledBackup" in out and "+  backup:" in out
     assert "example-secret-key" not in out and "EXAMPLEACCESSKEY" not in out
     assert "ACCESS_SECRET_KEY: '****'" in out
@@ -64,11 +64,13 @@ def test_diff_colours_only_when_asked():
     assert b"\x1b[" not in run_cli("diff", "--overlay", OVERLAY, MANIFESTS).stdout
 
 
-def test_mask_secrets_covers_block_and_flow_data():
-    text = "kind: Secret\nstringData:\n  a: one\n  b: |\n    two\ndata: {c: three}\nmetadata:\n  name: x\n"
-    masked = mask_secrets(text)
-    assert not {"one", "two", "three"} & set(masked.replace(":", " ").split())
-    assert "name: x" in masked
+def test_masked_reaches_secrets_at_any_depth():
+    secret = {"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"a": "one"}, "data": {"c": "three"}}
+    nested = {"kind": "List", "items": [{"kind": "List", "items": [secret]}, {"kind": "ConfigMap", "data": {"k": "v"}}]}
+    out = masked(nested)
+    assert out["items"][0]["items"][0] == {**secret, "stringData": {"a": "****"}, "data": {"c": "****"}}
+    assert out["items"][1]["data"] == {"k": "v"}, "only Secrets are masked"
+    assert secret["stringData"] == {"a": "one"}, "the input is not changed"
 
 
 def test_plan_table_shows_both_lineages():
@@ -115,7 +117,7 @@ def test_validate_reports_one_line_per_problem_with_document_and_field():
     result = run_cli("validate", "--crds", str(CRDS), stdin=bad)
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 1 and result.stdout == b""
-    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 1 (Cluster/pg): ")]
+    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 2 (Cluster/pg): ")]
     assert any("spec.backup.barmanObjectStore.wal.compression" in l for l in lines)
 
 
@@ -133,3 +135,30 @@ def test_validate_reads_crds_from_a_kubectl_list(tmp_path):
     (tmp_path / "crds.yaml").write_text(pyyaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": crds}))
     rendered = run_cli("render", "--overlay", OVERLAY, MANIFESTS).stdout
     assert run_cli("validate", "--crds", str(tmp_path), stdin=rendered).returncode == 0
+
+
+def test_diff_exits_as_diff_does(tmp_path):
+    """0: render changes nothing; 1: it changes something (shown); 2: trouble."""
+    none = tmp_path / "none.yaml"
+    none.write_text("credentials: {}\n")
+    same = run_cli("diff", "--overlay", str(none), MANIFESTS)
+    assert (same.returncode, same.stdout) == (0, b"")
+    assert run_cli("diff", "--overlay", OVERLAY, MANIFESTS).returncode == 1
+    assert run_cli("diff", "--overlay", str(tmp_path / "missing.yaml"), MANIFESTS).returncode == 2
+
+
+def test_documents_are_counted_alike_everywhere(tmp_path):
+    """diff, validate, warnings and errors name the same document the same way: the
+    second document of the stream is `document 2`, in every channel."""
+    stream = (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+              b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: shop-cnpg-main\n  namespace: shop\n"
+              b"  labels: {app.kubernetes.io/instance: shop}\nspec:\n  instances: 1\n  backup: {retentionPolicy: 3 days}\n")
+    manifests = tmp_path / "m.yaml"
+    manifests.write_bytes(stream)
+    diff = run_cli("diff", "--overlay", OVERLAY, str(manifests))
+    assert b"--- input: document 2 (Cluster/shop-cnpg-main)" in diff.stdout
+    assert b"warning: document 2 (Cluster/shop-cnpg-main): replaced spec.backup" in diff.stderr
+    validate = run_cli("validate", str(manifests))
+    assert b"invalid: document 2 (Cluster/shop-cnpg-main): spec.backup.retentionPolicy" in validate.stderr
+    twice = run_cli("render", "--overlay", OVERLAY, stdin=stream + b"---\n" + stream.split(b"---\n")[1])
+    assert b"error: document 3 (Cluster/shop-cnpg-main): the same Cluster is also document 2 " in twice.stderr

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from e2e_helpers import (  # noqa: F401 - fixtures
-    CHART, CNPG_RENDER, OVERLAYS, doc_block, find, helm3, helm4, load_docs, raw_doc, split_raw,
+    CHART, CNPG_RENDER, OVERLAYS, REPO, doc_block, find, helm3, helm4, load_docs, raw_doc, split_raw,
 )
 
 from fakeapi import FakeApiServer
@@ -61,6 +63,29 @@ def test_helm3_include_crds_passes_bare_equals_enum_through(helm3):
     assert "- =\n" in crd
     assert crd == raw_doc(plain, "CustomResourceDefinition", "widgets.example.com")
     assert_backup_injected(load_docs(out))
+
+
+def test_helm3_stops_before_rendering_when_cnpg_render_is_not_installed(helm3):
+    """The documented `--post-renderer cnpg-render` is looked up on PATH when Helm reads it."""
+    helm3.env["PATH"] = f"{helm3.helm.parent}:/usr/bin:/bin"
+    proc = helm3.bash(doc_block("helm3-template"), check=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert 'unable to find binary at cnpg-render: exec: "cnpg-render": executable file not found in $PATH' in proc.stderr
+
+
+def test_helm3_renders_without_backups_when_the_post_renderer_is_empty(helm3):
+    """Why the docs never write `--post-renderer "$(command -v cnpg-render)"`: where it is
+    not installed, that is `--post-renderer ""`, and Helm 3 silently skips post-rendering."""
+    proc = helm3.run([helm3.helm, "template", "demo", CHART, "--post-renderer", "",
+                      f"--post-renderer-args=--overlay={OVERLAY}"])
+    cluster = find(load_docs(proc.stdout), "Cluster", CLUSTER)
+    assert "backup" not in cluster["spec"] and "ScheduledBackup" not in proc.stdout
+
+
+def test_no_documented_command_hands_helm_a_looked_up_path():
+    blocks = [block for doc in (REPO / "README.md", *sorted((REPO / "docs").glob("*.md")))
+              for block in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", doc.read_text(), re.S)]
+    assert blocks and not [b for b in blocks if "command -v cnpg-render" in b]
 
 
 def test_helm3_show_only_keeps_added_objects_with_their_cluster(helm3):
@@ -176,6 +201,10 @@ def test_helm4_failure_is_found_with_last_error(helm4):
     assert 'plugin "cnpg-render" exited with error' in proc.stderr
     told = helm4.bash(doc_block("helm4-last-error")).stdout
     assert told.startswith("cnpg-render: error:") and "overlay-bad.yaml" in told
+    assert "\n  from `cnpg-render render` at " in told and "stale" not in told
+    good = args[:-1] + [f"--post-renderer-args=--overlay={OVERLAY}", "--post-renderer-args=--release=demo"]
+    helm4.run([helm4.helm, *good])
+    assert "\n  stale: a later run succeeded at " in helm4.bash(doc_block("helm4-last-error")).stdout
 
 
 def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
@@ -183,6 +212,7 @@ def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
     args = ["template", "demo", CHART, "--post-renderer", "cnpg-render", f"--post-renderer-args=--overlay={OVERLAY}"]
     assert helm4.run([helm4.helm, *args], env=env, check=False).returncode == 1
     assert "cannot find 'cnpg-render'" in helm4.last_error_file.read_text()
+    assert "\ntime: 20" in helm4.last_error_file.read_text(), "the launcher dates its error too"
     env["CNPG_RENDER_BIN"] = str(CNPG_RENDER)
     assert_backup_injected(load_docs(helm4.run([helm4.helm, *args, "--post-renderer-args=--release=demo"], env=env).stdout))
 

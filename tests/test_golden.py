@@ -1,9 +1,12 @@
 """Golden tests: every folder under fixtures/golden/ is a case rendered by the real CLI.
 
 A case holds `input.yaml` (or `input.ref`, naming a file of ../shared/fixtures/real),
-`overlay.yaml`, `expected.yaml`, and optionally `args` (one CLI argument per line) and
-`expected.stderr`. `make fixtures` (CNPG_RENDER_REGEN=1) rewrites the expectations for
-review when a change is intended."""
+`overlay.yaml`, `expected.yaml`, `changes.txt` (what the render changes, object by
+object: the small expectation to review, see helpers.changes), and optionally `args`
+(one CLI argument per line) and `expected.stderr`. `make fixtures`
+(CNPG_RENDER_REGEN=1) rewrites the expectations for review when a change is intended.
+Every test first asserts that the render succeeded and changed something, so none
+can pass on an empty or untouched output."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import pytest
 
 from renderer import validate
 from renderer.render import cnpg_documents
-from tests.helpers import CRDS, FIXTURES, REAL, REPO, run_cli
+from tests.helpers import CRDS, FIXTURES, REAL, REPO, changes, run_cli
 
 GOLDEN = FIXTURES / "golden"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir()) if GOLDEN.exists() else []
@@ -35,19 +38,26 @@ def case_args(case) -> list[str]:
     return args_file.read_text().split("\n") if args_file.exists() else []
 
 
-def render_case(case):
+def render_case(case, stdin: bytes | None = None):
+    """The case rendered by the real CLI; it must succeed and change the input."""
     args = ["render", "--overlay", str(case / "overlay.yaml"), *[a for a in case_args(case) if a]]
-    return run_cli(*args, stdin=case_input(case))
+    given = case_input(case) if stdin is None else stdin
+    result = run_cli(*args, stdin=given)
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout and (stdin is not None or result.stdout != given), "the render changed nothing"
+    return result
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_golden_case_renders_as_expected(case):
     result = render_case(case)
-    assert result.returncode == 0, result.stderr.decode()
+    summary = "\n".join(changes(case_input(case), result.stdout)) + "\n"
     if REGEN:
         (case / "expected.yaml").write_bytes(result.stdout)
+        (case / "changes.txt").write_text(summary)
         stderr = result.stderr.decode()
         (case / "expected.stderr").write_text(stderr) if stderr else (case / "expected.stderr").unlink(missing_ok=True)
+    assert summary == (case / "changes.txt").read_text() and summary.strip()
     assert result.stdout == (case / "expected.yaml").read_bytes()
     expected_stderr = case / "expected.stderr"
     assert result.stderr.decode() == (expected_stderr.read_text() if expected_stderr.exists() else "")
@@ -57,9 +67,7 @@ def test_golden_case_renders_as_expected(case):
 def test_golden_case_is_idempotent(case):
     """Rendering the output again with the same overlay gives the same bytes."""
     first = render_case(case)
-    args = ["render", "--overlay", str(case / "overlay.yaml"), *[a for a in case_args(case) if a]]
-    second = run_cli(*args, stdin=first.stdout)
-    assert second.returncode == 0, second.stderr.decode()
+    second = render_case(case, stdin=first.stdout)
     assert second.stdout == first.stdout
 
 

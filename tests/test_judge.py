@@ -1,7 +1,7 @@
 """The lineage-truth rules (renderer.judge, renderer.resolve, renderer.history) against
 store facts laid out as barman-cloud writes them: identity, completeness, newest history,
 point-in-time targets, fresh installs. Each real-tool counterpart is in
-tests/test_lineage_truth.py (real PostgreSQL 15 + barman-cloud)."""
+tests/test_truth_*.py (real PostgreSQL 15 + barman-cloud)."""
 
 from __future__ import annotations
 

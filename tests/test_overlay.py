@@ -97,8 +97,15 @@ def test_empty_compression_is_refused():
     assert "compression must be one of" in error_of("cnpg:\n  main:\n    backups: {compression: ''}\n")
 
 
-def test_retention_policy_pattern():
-    assert "does not match" in error_of("cnpg:\n  main:\n    backups: {retentionPolicy: 30 days}\n")
+@pytest.mark.parametrize("written, advice", [
+    ("30 days", "write 30d"), ("10days", "write 10d"), ("2 weeks", "write 2w"), ("1 year", "write 12m"),
+    ("6 months", "write 6m"), ("30", "write 30d (days), 30w (weeks) or 30m (months)"),
+    ("0d", "write a number of days, weeks or months such as 30d, 4w or 6m"), ("'fortnight'", "such as 30d"),
+])
+def test_retention_policy_says_what_to_write(written, advice):
+    """Not the raw regex: the value as the policy it was meant to be."""
+    message = error_of(f"cnpg:\n  main:\n    backups: {{retentionPolicy: {written}}}\n")
+    assert "is not a retention policy" in message and advice in message and "^" not in message
 
 
 def test_wrong_type_names_the_key():
@@ -157,4 +164,4 @@ def test_truecharts_keys_we_do_not_read_are_explained(text, hint):
 
 def test_a_url_with_credentials_is_not_echoed_in_errors():
     message = error_of("credentials:\n  s3: {type: s3, bucket: b, url: 'ftp://me:topsecret@host', inheritFromIAMRole: true}\n")
-    assert "credentials.s3.url: does not match" in message
+    assert "credentials.s3.url: must start with https:// or http://" in message and "topsecret" not in message

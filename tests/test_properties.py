@@ -10,7 +10,7 @@ from renderer import overlay, stream
 from renderer.cli import main
 from renderer.render import render
 from renderer.transform import Context
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, changes
 
 OVERLAY = overlay.load([str(FIXTURES / "overlays" / "optional.yaml")])
 CLUSTER = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes()
@@ -58,6 +58,16 @@ def test_untouched_documents_come_out_byte_identical(plain_docs, position):
     assert out.endswith(b"".join(docs[position:]) or b"\n")
 
 
+EXPECTED_CHANGES = {
+    "standalone": ["+ ScheduledBackup/demo-cnpg-main-sched-backup-daily-backup",
+                   "+ Secret/demo-cnpg-main-provider-backup-s3-creds",
+                   "~ Cluster/demo-cnpg-main: metadata.annotations, spec.backup"],
+    "recovery": ["+ ScheduledBackup/demo-cnpg-main-sched-backup-daily-backup",
+                 "+ Secret/demo-cnpg-main-provider-backup-s3-creds", "+ Secret/demo-cnpg-main-provider-recovery-s3-creds",
+                 "~ Cluster/demo-cnpg-main: metadata.annotations, spec.bootstrap, spec.backup, spec.externalClusters"],
+}
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(PLAIN_DOC, max_size=4), st.sampled_from(["", "1", "7", "42"]),
        st.sampled_from(["standalone", "recovery"]), st.booleans())
@@ -68,6 +78,7 @@ def test_rendering_twice_gives_the_same_bytes(plain_docs, revision, mode, leadin
     loaded = overlay.parse([("o.yaml", text)])
     data = CLUSTER[(0 if leading_separator else 4):] + b"".join(b"---\n" + d.encode() for d in plain_docs)
     once = render(data, loaded, Context()).output.getvalue()
+    assert changes(data, once) == EXPECTED_CHANGES[mode]
     twice = render(once, loaded, Context()).output.getvalue()
     assert twice == once
     assert len(stream.split(twice)) == len(stream.split(once))

@@ -120,11 +120,12 @@ PITR = "cnpg:\n  main:\n    mode: recovery\n    recovery:\n      method: backup\
     ("xid: 42\n", 8, "backupID", "is required with xid"),
     ("name: before\n", 8, "backupID", "is required with name"),
     ("time: '2024-13-01 10:00:00'\n", 8, "time", "is not a real date and time"),
-    ("time: yesterday\n", 8, "time", "is neither RFC 3339"),
-    ("time: '2024-05-01T10:00:00'\n", 8, "time", "is neither RFC 3339"),
-    ("lsn: 12345\n", 8, "lsn", "does not match"),
-    ("xid: -1\n", 8, "xid", "must be a transaction id"),
-    ("tli: 0\n", 8, "tli", "must be 'latest' or a timeline number"),
+    ("time: yesterday\n", 8, "time", "is not a time CNPG reads: write RFC 3339"),
+    ("time: '2024-05-01t10:00:00z'\n", 8, "time", "is not a time CNPG reads"),  # Go wants T and Z upper case
+    ("lsn: 12345\n", 8, "lsn", "is not a WAL location: write two hex numbers"),
+    ("lsn: 000000001/0\n", 8, "lsn", "is not a WAL location"),  # 9 digits: PostgreSQL refuses
+    ("xid: -1\n", 8, "xid", "is not a transaction id: write an integer from 0 to 4294967295"),
+    ("tli: 0\n", 8, "tli", "is not a timeline: write latest or a timeline number of 1 or more"),
     ("name: " + "x" * 64 + "\nbackupID: b\n", 8, "name", "1 to 63 bytes"),
 ])
 def test_pitr_rules_are_overlay_errors(target, line, path, what):

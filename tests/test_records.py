@@ -1,12 +1,13 @@
-"""record: dataclass semantics with shared methods (see renderer/records.py)."""
+"""record: dataclass semantics with shared methods and no `dataclasses` (see renderer/records.py)."""
 
 from __future__ import annotations
 
-import dataclasses
+import subprocess
+import sys
 
 import pytest
 
-from renderer.records import record
+from renderer.records import FrozenInstanceError, field, fields, record, replace
 
 
 @record(frozen=True)
@@ -15,14 +16,14 @@ class Point:
 
     x: int
     y: int = 0
-    note: str = dataclasses.field(default="", compare=False, repr=False)
+    note: str = field(default="", compare=False, repr=False)
 
 
 @record
 class Box:
     """A mutable record."""
 
-    items: list = dataclasses.field(default_factory=list)
+    items: list = field(default_factory=list)
 
 
 def test_repr_shows_fields_marked_for_repr():
@@ -42,12 +43,43 @@ def test_mutable_records_are_unhashable_like_dataclasses():
 
 def test_frozen_fields_cannot_change_or_go():
     point = Point(1)
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         point.x = 2
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(FrozenInstanceError):
         del point.y
-    assert dataclasses.replace(point, x=5) == Point(5)
+    assert replace(point, x=5) == Point(5)
 
 
 def test_comparison_with_another_type_is_not_equal():
     assert Point(1) != (1, 0) and Point(1) != Box()
+
+
+def test_construction_takes_positions_keywords_defaults_and_factories():
+    assert (Point(1, y=2).y, Point(x=3).note, Box().items is not Box().items) == (2, "", True)
+    assert [f.name for f in fields(Point)] == ["x", "y", "note"]
+    for bad in (lambda: Point(), lambda: Point(1, 2, "n", 4), lambda: Point(1, x=1), lambda: Point(1, z=1)):
+        with pytest.raises(TypeError):
+            bad()
+
+
+def test_a_subclass_record_has_its_base_fields_first():
+    @record
+    class Labelled(Box):
+        label: str = "x"
+
+    assert [f.name for f in fields(Labelled)] == ["items", "label"] and Labelled([1], "y").label == "y"
+
+
+def test_the_plain_render_path_imports_neither_dataclasses_nor_inspect():
+    code = ("import sys; from renderer.entry import plain_render; import renderer.render, renderer.overlay; "
+            "print(sorted(m for m in ('dataclasses', 'inspect') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+def test_a_dataclasses_field_is_refused_where_it_would_silently_become_the_default():
+    import dataclasses
+
+    with pytest.raises(TypeError, match="renderer.records.field"):
+        @record
+        class Wrong:
+            items: list = dataclasses.field(default_factory=list)

@@ -17,6 +17,8 @@ ODD_STREAMS = [
     b"--- # comment\na: 1\n",
     b"# only a comment\n",
     b"\xef\xbb\xbf---\na: 1\n",
+    b"\xef\xbb\xbf",
+    b"\xef\xbb\xbfa: 1\r\n",
     b"---\r\na: 1\r\n---\r\nb: 2\r\n",
     b"%YAML 1.1\n---\na: 1\n",
     b"a: |\n  --- indented\n  text\n",
@@ -26,7 +28,7 @@ ODD_STREAMS = [
 
 @pytest.mark.parametrize("data", ODD_STREAMS)
 def test_chunks_concatenate_back_to_the_input(data):
-    assert b"".join(bytes(c.raw) for c in stream.split(data)) == data
+    assert stream.lead(data) + b"".join(bytes(c.raw) for c in stream.split(data)) == data
 
 
 def test_split_cuts_at_separators_and_end_markers():
@@ -38,20 +40,23 @@ def test_indented_separator_is_not_a_cut():
     assert len(stream.split(b"a: |\n  ---\n  x\n")) == 1
 
 
-def test_candidate_needs_cnpg_group_and_cluster_text():
-    assert stream.split(b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n")[0].is_candidate()
-    assert not stream.split(b"apiVersion: v1\nkind: ConfigMap\n")[0].is_candidate()
-    assert stream.split(b"metadata:\n  annotations: {cnpg-render.io/generated-for: x}\n")[0].is_candidate()
+def test_candidates_need_cnpg_group_text_or_an_escape():
+    chunks = stream.split(b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n---\napiVersion: v1\nkind: ConfigMap\n"
+                          b"---\nmetadata:\n  annotations: {cnpg-render.io/generated-for: x}\n"
+                          b'---\napiVersion: "postgresql.cnpg\\x2eio/v1"\n')
+    assert [c.index for c in stream.candidates(chunks)] == [0, 2, 3]
 
 
 def test_kube_prometheus_stack_has_no_candidates():
     chunks = stream.split((REAL / "kube-prometheus-stack-with-crds.yaml").read_bytes())
-    assert len(chunks) > 100 and not [c for c in chunks if c.is_candidate()]
+    assert len(chunks) > 100 and not stream.candidates(chunks)
 
 
-def test_head_keeps_bom_separator_and_comments():
-    chunk = stream.split(b"\xef\xbb\xbf--- # top\n# Source: x/y.yaml\n\nkind: Cluster\n")[0]
-    assert chunk.head == b"\xef\xbb\xbf--- # top\n# Source: x/y.yaml\n\n"
+def test_a_bom_belongs_to_the_stream_and_the_head_keeps_separator_and_comments():
+    data = b"\xef\xbb\xbf--- # top\n# Source: x/y.yaml\n\nkind: Cluster\n"
+    chunk = stream.split(data)[0]
+    assert stream.lead(data) == stream.BOM and chunk.start == len(stream.BOM)
+    assert chunk.head == b"--- # top\n# Source: x/y.yaml\n\n"
     assert chunk.source_line == b"# Source: x/y.yaml"
     assert chunk.body.startswith("--- # top")
 
@@ -85,7 +90,8 @@ def test_output_adds_a_newline_between_pieces_when_missing():
 
 
 @pytest.mark.parametrize("data,expected", [(b"", False), (b"\n \n", False), (b"---\n# c\n...\n", False),
-                                           (b"\xef\xbb\xbf---\n", False), (b"%YAML 1.1\n---\n", False),
+                                           (b"\xef\xbb\xbf---\n", False), (b"\xef\xbb\xbf", False),
+                                           (b"%YAML 1.1\n---\n", False),
                                            (b"a: 1\n", True), (b"\xef\xbb\xbfa: 1\n", True), (b"---\n  - x\n", True),
                                            (b"--- {a: 1}\n", True), (b"a: 1\n...\n---\n", True)])
 def test_has_content_tells_documents_from_blank_streams(data, expected):

@@ -3,8 +3,9 @@
 `recovery` (bootstrap.recovery, externalClusters), `scheduled` (ScheduledBackup),
 `secrets` (credentials Secret), `cluster` (the edit of one Cluster)."""
 
-API_GROUP = "postgresql.cnpg.io"
-API_VERSION = "postgresql.cnpg.io/v1"
+from renderer.cnpg.meta import API_GROUP, API_VERSION
+
+__all__ = ["API_GROUP", "API_VERSION", "is_cluster"]
 
 
 def is_cluster(obj) -> bool:

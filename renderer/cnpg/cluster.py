@@ -6,14 +6,13 @@ common to all of them. Pure: the Cluster dict in, a new one and companions out."
 
 from __future__ import annotations
 
-import copy
-
 from renderer.cnpg import meta, pitr, recovery, scheduled
 from renderer.cnpg.edit import ClusterEdit
 from renderer.cnpg.engine import engine
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Plan
 from renderer.overlay.model import Entry
+from renderer.yamlcodec import copy_value
 
 __all__ = ["ClusterEdit", "write"]
 
@@ -21,7 +20,7 @@ __all__ = ["ClusterEdit", "write"]
 def write(plan: Plan) -> ClusterEdit:
     """The Cluster of `plan` with its lineage written in, and its companions."""
     entry = plan.entry
-    edit = ClusterEdit(copy.deepcopy(plan.cluster.obj))
+    edit = ClusterEdit(copy_value(plan.cluster.obj))
     for name in plan.writers:
         engine(name).archive(plan, edit)
     if entry.backups.enabled:
@@ -88,5 +87,24 @@ def _patch(entry: Entry, cluster: dict) -> dict:
             cluster = jsonpatch.JsonPatch([operation]).apply(cluster)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
             origin = entry.where("patches")
-            raise RenderError(f"{origin}[{i}]", f"patch cannot be applied: {exc}") from None
+            raise RenderError(f"{origin}[{i}]", _patch_problem(operation, exc)) from None
     return cluster
+
+
+def _patch_problem(operation, exc: Exception) -> str:
+    """Why an operation failed, in its own terms (op and path) and with what to write
+    instead: jsonpatch's own text prints whole documents (the Cluster spec as a dict)."""
+    import jsonpatch
+
+    if not isinstance(operation, dict) or isinstance(exc, jsonpatch.InvalidJsonPatch):
+        return ("is not an RFC 6902 operation: write {op: add|remove|replace|move|copy|test, path: /spec/..., "
+                "value: ...}")
+    op, path = operation.get("op"), operation.get("path")
+    shown = f"{op} {path}"
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return f"{shown}: the Cluster holds another value there, so the test fails and the patch stops"
+    if isinstance(path, str) and not path.startswith("/"):
+        return f"{shown}: a path starts with '/', e.g. /spec/instances"
+    return (f"{shown}: the path{' (or from)' if 'from' in operation else ''} does not exist in the Cluster as "
+            "rendered: 'add' needs the parent to exist, 'remove' and 'replace' the member itself "
+            "(see the Cluster with `cnpg-render diff`)")

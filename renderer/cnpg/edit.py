@@ -4,12 +4,10 @@ change to a field the chart had rendered is said the same way."""
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from renderer.cnpg import secrets
 from renderer.errors import Notice
 from renderer.lineage import Plan, Side
-from renderer.records import record
+from renderer.records import field, record
 
 
 @record

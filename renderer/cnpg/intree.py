@@ -5,15 +5,16 @@ Backups with CNPG's default method. It adds only the credentials Secrets."""
 
 from __future__ import annotations
 
-from renderer.cnpg import migration, plugin, store
+from renderer.cnpg import migration, store
 from renderer.cnpg.edit import ClusterEdit
 from renderer.cnpg.engine import Engine
+from renderer.cnpg.rules import archivers
 from renderer.errors import RenderError
 from renderer.lineage import Plan
 
 
 def _archive(plan: Plan, edit: ClusterEdit) -> None:
-    if archiving := plugin.archivers(edit.spec.get("plugins")):
+    if archiving := archivers(edit.spec.get("plugins")):
         raise RenderError(plan.cluster.where, f"the chart archives WAL with plugin '{archiving[0]}', which CNPG "
                                               "refuses beside an in-tree barmanObjectStore: set engine: plugin")
     edit.backup_field(plan, "barmanObjectStore", store.write_side(plan, edit))

@@ -1,4 +1,5 @@
-"""Metadata of the objects we add, and the annotations we leave on Clusters.
+"""The names CNPG and we use on objects, defined once, and the metadata of the
+objects we add and the annotations we leave on Clusters.
 
 Added objects wear their Cluster's labels (so selectors and `helm.sh/chart` filters
 find them), its namespace, and Helm 4's filename annotation (so Helm files them with
@@ -6,10 +7,15 @@ their Cluster instead of under generated-by-postrender-N.yaml)."""
 
 from __future__ import annotations
 
-GENERATED_FOR = "cnpg-render.io/generated-for"
+API_GROUP = "postgresql.cnpg.io"  # Cluster, ScheduledBackup, Backup
+API_VERSION = f"{API_GROUP}/v1"
+PLUGIN_API_GROUP = "barmancloud.cnpg.io"  # the barman-cloud plugin's ObjectStore
+PLUGIN_API_VERSION = f"{PLUGIN_API_GROUP}/v1"
+PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"  # spec.plugins[].name of the barman-cloud plugin
+LINEAGE_PREFIX = "cnpg-render.io/"  # our annotations
+GENERATED_FOR = f"{LINEAGE_PREFIX}generated-for"
 HELM4_FILENAME = "postrenderer.helm.sh/postrender-filename"
 CLUSTER_LABEL = "cnpg.io/cluster"
-LINEAGE_PREFIX = "cnpg-render.io/"
 SKIP_WAL_CHECK = "cnpg.io/skipEmptyWalArchiveCheck"
 
 

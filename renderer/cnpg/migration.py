@@ -14,13 +14,12 @@ the same store and gives the same bytes."""
 
 from __future__ import annotations
 
-import copy
-
 from renderer.cnpg import backup
 from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
-from renderer.errors import Notice
+from renderer.errors import Notice, RenderError
 from renderer.lineage import Inherited, Plan, Side, folder
 from renderer.overlay.model import Backups
+from renderer.yamlcodec import copy_value
 
 MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
 
@@ -37,7 +36,14 @@ def chart_backup(cluster: dict) -> dict | None:
         return None
     import json  # only migrations get here; plain renders do not load it
 
-    return json.loads(recorded)
+    try:  # what we wrote on the first pass; anything else is hostile or hand-edited
+        value = json.loads(str(recorded))
+    except (ValueError, RecursionError):
+        value = None
+    if not isinstance(value, dict):
+        raise RenderError(f"Cluster/{cluster_name(cluster)}: metadata.annotations.{MIGRATED}",
+                          "is not the JSON mapping cnpg-render records: remove the annotation and render again")
+    return value
 
 
 def record(cluster: dict) -> str:
@@ -73,7 +79,7 @@ def inherited(cluster: dict) -> Inherited | None:
 def adopted_store(cluster: dict, side: Side) -> dict:
     """The chart's store as the plugin's write side, when the overlay configures none:
     credentials, wal/data settings and all, with the lineage's serverName."""
-    return {**copy.deepcopy(chart_store(cluster)), "serverName": side.server_name}
+    return {**copy_value(chart_store(cluster)), "serverName": side.server_name}
 
 
 def notice(cluster: dict, backups: Backups, side: Side, where: str) -> Notice:

@@ -22,10 +22,9 @@ def notices(pitr: PitrTarget | None, where: str) -> list[Notice]:
     """A time without a zone is UTC to CNPG, whatever the user's clock says."""
     if pitr is None or pitr.time is None:
         return []
-    # datetime stays off the render path unless a PITR time is set
-    from renderer import pgtime
+    from renderer.cnpg.rules import has_zone
 
-    if pgtime.has_zone(pitr.time):
+    if has_zone(pitr.time):
         return []
     return [Notice(where, f"recovery target time '{pitr.time}' has no zone: CNPG reads it as UTC "
                           f"(write e.g. '{pitr.time}+00' to say so, and silence this)")]

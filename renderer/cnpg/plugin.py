@@ -15,12 +15,11 @@ from __future__ import annotations
 from renderer.cnpg import backup, migration, store
 from renderer.cnpg.edit import ClusterEdit
 from renderer.cnpg.engine import Engine
-from renderer.cnpg.meta import cluster_name, companion_metadata, set_annotations
+from renderer.cnpg.meta import PLUGIN_API_VERSION as API_VERSION
+from renderer.cnpg.meta import PLUGIN_NAME, cluster_name, companion_metadata, set_annotations
+from renderer.cnpg.rules import archivers
 from renderer.errors import RenderError
 from renderer.lineage import Plan
-
-PLUGIN_NAME = "barman-cloud.cloudnative-pg.io"
-API_VERSION = "barmancloud.cnpg.io/v1"
 # What a ScheduledBackup needs to back up through the plugin (the Backup webhook
 # rejects method: plugin without pluginConfiguration).
 SCHEDULED = {"method": "plugin", "pluginConfiguration": {"name": PLUGIN_NAME}}
@@ -59,12 +58,6 @@ def _secret_names(value) -> set[str]:
 
 def _parameters(store_name: str, server_name: str) -> dict:
     return {"barmanObjectName": store_name, "serverName": server_name}
-
-
-def archivers(plugins) -> list[str]:
-    """Names of the enabled WAL-archiver plugins in a spec.plugins list."""
-    return [str(p.get("name")) for p in plugins or [] if isinstance(p, dict) and p.get("isWALArchiver")
-            and p.get("enabled", True) is not False]
 
 
 def with_archiver(plugins: list | None, store_name: str, server_name: str, where: str) -> list:

@@ -120,18 +120,10 @@ def check_pitr(pitr: PitrTarget) -> None:
 
 def check_schedule(schedule: ScheduledBackup) -> None:
     """CNPG parses schedules with robfig/cron *with seconds first*: a Unix 5-field
-    schedule is silently shifted (`0 0 * * *` runs every hour), so refuse it; anything
-    else must parse as the operator parses it."""
-    from renderer import cron
+    schedule is silently shifted (`0 0 * * *` runs every hour), so it is refused with
+    its 6-field form; anything else must parse as the operator parses it."""
+    from renderer.cnpg import rules
 
-    text = schedule.schedule.strip()
-    where = schedule.where("schedule")
-    six = cron.six_field_form(text)
-    if six is not None:
-        raise RenderError(where, f"'{text}' has 5 fields, but CNPG's cron has seconds first "
-                                 f"(CNPG would run it every hour); write '{six}'")
-    try:
-        cron.parse(text)
-    except cron.CronError as exc:
-        raise RenderError(where, f"'{text}' is not a CNPG cron schedule (sec min hour dom month dow, "
-                                 f"or a descriptor such as @daily): {exc}") from None
+    problem = rules.schedule(schedule.schedule.strip())
+    if problem:
+        raise RenderError(schedule.where("schedule"), problem)

@@ -1,15 +1,20 @@
 """Turning merged overlay values into the typed model, checking types, enums,
-patterns and unknown keys on the way. Every error names file, line and key path."""
+patterns and unknown keys on the way. Every error names file, line and key path.
+
+Fields that take text take it as written: a plain scalar YAML 1.1 reads as something
+else (`revision: 07` is 7, `010` is 8, `1_0` is 10, `08` is 8.0, `yes` is true) is
+refused with the quoted form to write, since the lineage, bucket or key it names
+would silently be another one (`Converter.text`)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import typing
 from functools import cache
 from typing import Any, Literal, Union
 
-from renderer.errors import Origin, RenderError
+from renderer import records
+from renderer.errors import Notice, Origin, RenderError
 from renderer.overlay.fields import Located, yaml_fields, yaml_key
 from renderer.overlay.source import Source, format_path
 from renderer.sensitive import Sensitive
@@ -43,7 +48,15 @@ _POINTED_VALUES = {
 
 @cache
 def hints(cls) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+    """The field types of a model class. The model's annotations are objects already
+    (its module does not defer them): read as they are, since typing.get_type_hints
+    would evaluate them all again, a cost paid on every render."""
+    found: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        found.update(vars(klass).get("__annotations__", {}))
+    if any(isinstance(tp, str) for tp in found.values()):
+        return typing.get_type_hints(cls)
+    return found
 
 
 class Converter:
@@ -57,7 +70,7 @@ class Converter:
     def fail(self, path: tuple, what: str) -> RenderError:
         return RenderError(self.origin(path), what)
 
-    def value(self, tp, raw, path: tuple, field: dataclasses.Field | None = None):
+    def value(self, tp, raw, path: tuple, field: records.Field | None = None):
         custom = field.metadata.get("custom") if field else None
         if custom is not None:
             return self._custom(custom, raw, path)
@@ -71,7 +84,7 @@ class Converter:
             return self._list(typing.get_args(tp)[0], raw, path)
         if origin is dict:
             return self._dict(typing.get_args(tp)[1], raw, path)
-        if dataclasses.is_dataclass(tp):
+        if records.is_record(tp):
             return self.object(tp, raw, path)
         return self._scalar(tp, raw, path, field)
 
@@ -87,9 +100,9 @@ class Converter:
             origins[field.name] = self.origin(path + (key,))
             if key in raw:
                 kwargs[field.name] = self.value(hints(cls)[field.name], raw[key], path + (key,), field)
-            elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            elif field.default is records.MISSING and field.default_factory is records.MISSING:
                 raise self.fail(path + (key,), "is required")
-        if "name" in {f.name for f in dataclasses.fields(cls)} and name:
+        if "name" in {f.name for f in records.fields(cls)} and name:
             kwargs.setdefault("name", name)
         obj = cls(**kwargs, origins=origins)
         for field in fields.values():
@@ -112,6 +125,9 @@ class Converter:
         return "unknown key" + (f"; did you mean '{hint}'?" if hint else f" (known keys: {known})")
 
     def _custom(self, custom, raw, path):
+        self._as_written(raw, path, secret=False)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            raw = self.source.texts.get(path, str(raw))  # as written: `revision: 1.5` is "1.5"
         try:
             return custom.convert(raw)
         except ValueError as exc:
@@ -140,7 +156,7 @@ class Converter:
         for key, item in raw.items():
             if not isinstance(key, str):
                 raise self.fail(path + (key,), "keys must be strings")
-            if dataclasses.is_dataclass(value_tp):
+            if records.is_record(value_tp):
                 out[key] = self.object(value_tp, item, path + (key,), name=key)
             elif value_tp is dict:
                 out[key] = self._mapping(item, path + (key,))
@@ -157,19 +173,40 @@ class Converter:
         if tp is dict:
             return self._mapping(raw, path)
         if tp is Sensitive:
-            if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-                raise self.fail(path, "must be a string")
-            return Sensitive(str(raw))
+            return Sensitive(self.text(raw, path, secret=True))
         if tp is bool and not isinstance(raw, bool):
             raise self.fail(path, "must be true or false")
         if tp is int and (isinstance(raw, bool) or not isinstance(raw, int)):
             raise self.fail(path, "must be an integer")
         if tp is str:
-            if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
-                raise self.fail(path, "must be a string")
-            raw = str(raw)
+            raw = self.text(raw, path, secret=False)
         self._constraints(raw, path, field)
         return raw
+
+    def text(self, raw, path: tuple, secret: bool) -> str:
+        """`raw` as the text it was written as (see the module docstring)."""
+        self._as_written(raw, path, secret)
+        if isinstance(raw, bool):
+            shown = "the value as a boolean" if secret else \
+                f"{self.source.texts.get(path, str(raw).lower())} as the boolean {str(raw).lower()}"
+            raise self.fail(path, f"must be a string; YAML 1.1 reads {shown}{self._quote_hint(path, secret)}")
+        if not isinstance(raw, (str, int, float)):
+            raise self.fail(path, "must be a string")
+        return str(raw)
+
+    def _as_written(self, raw, path: tuple, secret: bool) -> None:
+        """A number YAML made of plain text is refused unless it reads back as written
+        (`1` is "1"; `07`, `1_0`, `08` and `1e3` are not); a secret is never shown."""
+        written = self.source.texts.get(path)
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and written not in (None, str(raw)):
+            shown = "the value as a number" if secret else f"{written} as the number {raw}"
+            raise self.fail(path, f"YAML 1.1 reads {shown}, not the text written{self._quote_hint(path, secret)}")
+
+    def _quote_hint(self, path: tuple, secret: bool) -> str:
+        written = self.source.texts.get(path)
+        if secret or written is None or not isinstance(path[-1], str):
+            return ": quote it"
+        return f': quote it: {path[-1]}: "{written}"'
 
     def _constraints(self, raw, path, field):
         if field is None:
@@ -177,7 +214,7 @@ class Converter:
         pattern, minimum = field.metadata.get("pattern"), field.metadata.get("minimum")
         if pattern and not re.search(pattern, raw):
             # The value is not echoed: a URL can carry a password.
-            raise self.fail(path, f"does not match {pattern}")
+            raise self.fail(path, field.metadata["advice"])
         if minimum is not None and raw < minimum:
             raise self.fail(path, f"must be at least {minimum}")
 
@@ -190,3 +227,18 @@ def _adopt(value, origin: Origin) -> None:
             item.origins[""] = origin
             for field in yaml_fields(type(item)):
                 _adopt(getattr(item, field.name), origin)
+
+
+def backups_not_enabled(source: Source) -> list[Notice]:
+    """Entries that configure backups but leave `enabled` out: nothing of it would be
+    written, and nothing said (the default is false)."""
+    notices = []
+    entries = source.values.get("cnpg")
+    for name, entry in entries.items() if isinstance(entries, dict) else ():
+        backups = entry.get("backups") if isinstance(entry, dict) else None
+        if isinstance(backups, dict) and backups and "enabled" not in backups:
+            file, line = source.locate(("cnpg", name, "backups"))
+            keys = ", ".join(str(key) for key in backups)
+            notices.append(Notice(str(Origin(file, line, f"cnpg.{name}.backups")),
+                                  f"sets {keys} but not enabled, so no backups are written: add enabled: true"))
+    return notices

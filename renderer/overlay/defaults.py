@@ -25,27 +25,29 @@ def apply(source: Source) -> Source:
                               f"{key} is per entry: write it under cnpg.<name>")
     if not isinstance(entries, dict):
         return source
-    lines = dict(source.lines)
-    merged = {name: _merge(defaults, entry, ("defaults",), ("cnpg", name), source.lines, lines)
+    lines, texts = dict(source.lines), dict(source.texts)
+    merged = {name: _merge(defaults, entry, ("defaults",), ("cnpg", name), source, (lines, texts))
               for name, entry in entries.items()}
-    return Source({**source.values, "cnpg": merged}, lines)
+    return Source({**source.values, "cnpg": merged}, lines, texts)
 
 
-def _merge(default, value, from_path: tuple, to_path: tuple, known: dict, lines: dict):
+def _merge(default, value, from_path: tuple, to_path: tuple, known: Source, out_maps: tuple[dict, dict]):
     if not (isinstance(default, dict) and isinstance(value, dict)):
         return value
     out = dict(value)
     for key, item in default.items():
         if key in value:
-            out[key] = _merge(item, value[key], from_path + (key,), to_path + (key,), known, lines)
+            out[key] = _merge(item, value[key], from_path + (key,), to_path + (key,), known, out_maps)
         else:
             out[key] = item
-            _copy_lines(from_path + (key,), to_path + (key,), known, lines)
+            _copy(from_path + (key,), to_path + (key,), known.lines, out_maps[0])
+            _copy(from_path + (key,), to_path + (key,), known.texts, out_maps[1])
     return out
 
 
-def _copy_lines(from_path: tuple, to_path: tuple, known: dict, lines: dict) -> None:
+def _copy(from_path: tuple, to_path: tuple, known: dict, out: dict) -> None:
+    """What is recorded under `from_path` (lines, written texts), again under `to_path`."""
     size = len(from_path)
-    for path, position in known.items():
+    for path, value in known.items():
         if path[:size] == from_path:
-            lines[to_path + path[size:]] = position
+            out[to_path + path[size:]] = value

@@ -5,11 +5,10 @@ and the JSON Schema generator both read it, so the two can never disagree."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, Callable
 
 from renderer.errors import Origin
-from renderer.records import record
+from renderer.records import MISSING, Field, field, fields, record
 
 
 @record(frozen=True)
@@ -21,30 +20,29 @@ class Custom:
     schema: dict
 
 
-def option(default: Any = dataclasses.MISSING, *, key: str | None = None, doc: str = "",
-           pattern: str | None = None, minimum: int | None = None, custom: Custom | None = None,
-           default_factory: Any = dataclasses.MISSING, internal: bool = False, kw_only: bool = False):
+def option(default: Any = MISSING, *, key: str | None = None, doc: str = "",
+           pattern: str | None = None, advice: str = "", minimum: int | None = None, custom: Custom | None = None,
+           default_factory: Any = MISSING, internal: bool = False):
     """Declare an overlay field. `key` overrides the camelCase name derived from the
-    Python name; `internal` fields are filled by the loader, never read from YAML;
-    `kw_only` lets a subclass add a required field after its base's defaulted ones."""
-    meta = {"key": key, "doc": doc, "pattern": pattern, "minimum": minimum, "custom": custom,
+    Python name; `internal` fields are filled by the loader, never read from YAML. A
+    `pattern` comes with `advice`, the refusal a user reads (what to write instead): a
+    raw regex says nothing to most people."""
+    if pattern and not advice:
+        raise ValueError("a pattern needs its advice")
+    meta = {"key": key, "doc": doc, "pattern": pattern, "advice": advice, "minimum": minimum, "custom": custom,
             "internal": internal}
-    if default_factory is not dataclasses.MISSING:
-        return dataclasses.field(default_factory=default_factory, metadata=meta, kw_only=kw_only)
-    if default is dataclasses.MISSING:
-        return dataclasses.field(metadata=meta, kw_only=kw_only)
-    return dataclasses.field(default=default, metadata=meta, kw_only=kw_only)
+    return field(default=default, default_factory=default_factory, metadata=meta)
 
 
-def yaml_key(field: dataclasses.Field) -> str:
-    if field.metadata.get("key"):
-        return field.metadata["key"]
-    head, *rest = field.name.split("_")
+def yaml_key(declared: Field) -> str:
+    if declared.metadata.get("key"):
+        return declared.metadata["key"]
+    head, *rest = declared.name.split("_")
     return head + "".join(part.capitalize() for part in rest)
 
 
-def yaml_fields(cls) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if not f.metadata.get("internal") and f.name != "origins"]
+def yaml_fields(cls) -> list[Field]:
+    return [f for f in fields(cls) if not f.metadata.get("internal") and f.name != "origins"]
 
 
 class Located:
@@ -58,5 +56,4 @@ class Located:
 
 
 def origins_field():
-    return dataclasses.field(default_factory=dict, repr=False, compare=False,
-                             metadata={"internal": True})
+    return field(default_factory=dict, repr=False, compare=False, metadata={"internal": True})

@@ -8,18 +8,20 @@ so values written for TrueCharts charts carry over. Every field is declared once
 import re
 from typing import Literal, Optional
 
+from renderer.cnpg import rules
 from renderer.overlay.fields import Custom, Located, option, origins_field
 from renderer.records import record
 from renderer.sensitive import Sensitive
 
-RETENTION_PATTERN = r"^[1-9][0-9]*[dwm]$"
-DEFAULT_RETENTION = "30d"
-MAIN_ENTRY = "main"  # the one cnpg entry TrueCharts' values.yaml gives defaults to
-SNAPSHOT_METHOD = "volumeSnapshot"
 URL_PATTERN = r"^https?://"
 RELEASE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Helm's release name rule
 DEFAULT_COMPRESSION = "gzip"
 TRUECHARTS_COMPRESSION = "bzip2"  # what TrueCharts' `compression: {enabled: true}` means (2025 templates)
+DEFAULT_RETENTION = "30d"
+MAIN_ENTRY = "main"  # the one cnpg entry TrueCharts' values.yaml gives defaults to
+SNAPSHOT_METHOD = "volumeSnapshot"
+NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"  # a DNS-1123 label, part of an object name
+NAME_ADVICE = "must be lower-case letters, digits and '-', starting and ending with a letter or digit, e.g. daily"
 
 
 AUTO_REVISION = "auto"  # resolved at render time from the object store and the live Cluster (renderer.facts)
@@ -70,6 +72,42 @@ def _toggle(choices: tuple[str, ...], enabled_value: str, what: str):
 
 COMPRESSION = _toggle(COMPRESSIONS, TRUECHARTS_COMPRESSION, "compression")
 ENCRYPTION = _toggle(ENCRYPTIONS, "AES256", "encryption")
+
+
+def _optional(convert):
+    return lambda raw: None if raw is None else convert(raw)
+
+
+def _by_rule(rule, integers: bool = False):
+    """A converter that applies one of CNPG's value rules (`renderer.cnpg.rules`, shared
+    with validate); `integers`: a YAML integer is taken as its digits (`xid: 42`)."""
+
+    def convert(raw):
+        if integers and isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        problem = rule(raw)
+        if problem:
+            raise ValueError(problem)
+        return raw
+
+    return convert
+
+
+# rules.py has only `re` at import: the render path pays nothing for these.
+def _retention(raw) -> str:
+    """A barman retention window; TrueCharts' empty value (or null) keeps every backup."""
+    return "" if raw is None or raw == "" else _by_rule(rules.retention)(raw)
+
+
+RETENTION = Custom(_retention, {"anyOf": [{"type": "string", "pattern": rules.RETENTION_PATTERN}, {"const": ""},
+                                          {"type": "null"}]})
+TARGET_TIME = Custom(_optional(_by_rule(rules.target_time)), {"type": "string"})
+LSN = Custom(_optional(_by_rule(rules.lsn)), {"type": "string", "pattern": rules.LSN_PATTERN})
+XID = Custom(_optional(_by_rule(rules.xid, integers=True)),
+             {"type": ["string", "integer"], "pattern": r"^[0-9]+$", "minimum": 0, "maximum": 4294967295})
+TLI = Custom(_optional(_by_rule(rules.timeline, integers=True)),
+             {"type": ["string", "integer"], "pattern": rules.TIMELINE_PATTERN, "minimum": 1})
+RESTORE_POINT = Custom(_optional(_by_rule(rules.restore_point)), {"type": "string", "minLength": 1, "maxLength": 63})
 
 
 @record
@@ -123,7 +161,7 @@ class Credential(Located):
     bucket: Optional[str] = option(None, doc="s3, google: bucket; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
     container: Optional[str] = option(None, doc="azure: blob container; the default destinationPath is https://<storageAccount>.blob.core.windows.net/<container>[/<path>]/<release>/cnpg.")
     storage_account: Optional[str] = option(None, doc="azure: storage account (destinationPath host; written to the Secret as AZURE_STORAGE_ACCOUNT with storageKey or storageSasToken).")
-    url: Optional[str] = option(None, pattern=URL_PATTERN, doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
+    url: Optional[str] = option(None, pattern=URL_PATTERN, advice="must start with https:// or http://, e.g. https://s3.example.com", doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
     path: str = option("", doc="Prefix inside the bucket or container; leading and trailing '/' are ignored.")
     endpoint_ca: Optional[EndpointCA] = option(None, key="endpointCA", custom=ENDPOINT_CA, doc="CA of a self-signed endpoint: an inline PEM (a Secret is generated) or {name, key} of an existing Secret.")
     region: Optional[str] = option(None, doc="s3: region, written to the Secret as REGION and referenced as s3Credentials.region.")
@@ -143,10 +181,6 @@ class Credential(Located):
     origins: dict = origins_field()
 
 
-BACKUP_METHODS = ("barmanObjectStore", "plugin", "volumeSnapshot")
-NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-
-
 @record
 class OnlineConfiguration(Located):
     """How an online (hot) volume-snapshot backup starts and ends (PostgreSQL's low-level
@@ -163,7 +197,7 @@ class ManualBackup(Located):
     as TrueCharts names it (taken once, when it is first applied). `scheduledBackups`
     entries take the same keys, plus a schedule."""
 
-    name: str = option(pattern=NAME_PATTERN, doc="Suffix of the Backup name <cluster>-backup-<name>.")
+    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the Backup name <cluster>-backup-<name>.")
     method: Optional[Literal["barmanObjectStore", "plugin", "volumeSnapshot"]] = option(None, doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the default when backups.credentials names a store; otherwise volumeSnapshot).")
     online: Optional[bool] = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) snapshot; default: backups.volumeSnapshot.online.")
     online_configuration: Optional[OnlineConfiguration] = option(None, doc="volumeSnapshot only: overrides backups.volumeSnapshot.onlineConfiguration.")
@@ -176,12 +210,12 @@ class ManualBackup(Located):
 class ScheduledBackup(ManualBackup):
     """One `backups.scheduledBackups` entry: a ScheduledBackup object."""
 
-    name: str = option(pattern=NAME_PATTERN, doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
-    schedule: str = option(kw_only=True, doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
-    backup_owner_reference: Literal["none", "self", "cluster"] = option("none", kw_only=True, doc="Owner of the Backup objects it creates. none keeps them when the schedule or the Cluster goes (recovery.method: backup needs them).")
-    immediate: bool = option(False, kw_only=True, doc="Take a backup as soon as the ScheduledBackup is created.")
-    suspend: bool = option(False, kw_only=True, doc="Pause the schedule (always paused while the Cluster is hibernated).")
-    target: Optional[Literal["primary", "prefer-standby"]] = option(None, kw_only=True, doc="Instance that runs the backup.")
+    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
+    schedule: str = option(doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
+    backup_owner_reference: Literal["none", "self", "cluster"] = option("none", doc="Owner of the Backup objects it creates. none keeps them when the schedule or the Cluster goes (recovery.method: backup needs them).")
+    immediate: bool = option(False, doc="Take a backup as soon as the ScheduledBackup is created.")
+    suspend: bool = option(False, doc="Pause the schedule (always paused while the Cluster is hibernated).")
+    target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs the backup.")
 
 
 def default_schedules() -> list[ScheduledBackup]:
@@ -210,18 +244,6 @@ class VolumeSnapshot(Located):
     origins: dict = origins_field()
 
 
-def _retention(raw) -> str:
-    """A barman retention window; TrueCharts' empty value (or null) keeps every backup."""
-    if raw is None or raw == "":
-        return ""
-    if not isinstance(raw, str) or not re.fullmatch(RETENTION_PATTERN, raw):
-        raise ValueError(f"does not match {RETENTION_PATTERN} (e.g. 30d, 4w, 6m), or \"\" to keep every backup")
-    return raw
-
-
-RETENTION = Custom(_retention, {"anyOf": [{"type": "string", "pattern": RETENTION_PATTERN}, {"const": ""}, {"type": "null"}]})
-
-
 @record
 class Backups(Located):
     """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
@@ -231,7 +253,7 @@ class Backups(Located):
     revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
     server_name: Optional[str] = option(None, doc="serverName base (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
-    retention_policy: Optional[str] = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m; \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
+    retention_policy: Optional[str] = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is months); \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
     target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs backups (CNPG default: prefer-standby).")
     jobs: int = option(2, minimum=1, doc="Parallel upload jobs for base backups.")
     compression: Optional[str] = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
@@ -244,42 +266,6 @@ class Backups(Located):
     origins: dict = origins_field()
 
 
-def _optional(convert):
-    return lambda raw: None if raw is None else convert(raw)
-
-
-def _target_time(raw) -> str:
-    if not isinstance(raw, str):
-        raise ValueError("must be a quoted timestamp string")
-    # datetime stays off the render path unless a PITR time is set
-    from renderer import pgtime
-
-    pgtime.has_zone(raw)
-    return raw
-
-
-def _xid(raw) -> str:
-    """A transaction id is a uint32 (the webhook parses it so)."""
-    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
-    if not text.isdigit() or int(text) > 0xFFFFFFFF:
-        raise ValueError("must be a transaction id (an integer from 0 to 4294967295)")
-    return text
-
-
-def _tli(raw) -> str:
-    text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
-    if text != "latest" and not (text.isdigit() and int(text) >= 1):
-        raise ValueError("must be 'latest' or a timeline number (1 or more)")
-    return text
-
-
-def _restore_point(raw) -> str:
-    """PostgreSQL restore point names: under 64 bytes, no control characters."""
-    if not isinstance(raw, str) or not raw or len(raw.encode()) >= 64 or any(ord(c) < 32 or ord(c) == 127 for c in raw):
-        raise ValueError("must be a restore point name: 1 to 63 bytes, no control characters")
-    return raw
-
-
 def _system_id(raw) -> str:
     """PostgreSQL's system identifier is a uint64; YAML may give it as an integer."""
     text = str(raw) if isinstance(raw, (int, str)) and not isinstance(raw, bool) else ""
@@ -289,11 +275,6 @@ def _system_id(raw) -> str:
 
 
 SYSTEM_ID = Custom(_optional(_system_id), {"type": ["string", "integer"], "pattern": "^[0-9]+$"})
-TARGET_TIME = Custom(_optional(_target_time), {"type": "string"})
-XID = Custom(_optional(_xid), {"type": ["string", "integer"], "pattern": r"^[0-9]+$", "minimum": 0, "maximum": 4294967295})
-TLI = Custom(_optional(_tli), {"type": ["string", "integer"], "pattern": r"^(latest|[1-9][0-9]*)$", "minimum": 1})
-RESTORE_POINT = Custom(_optional(_restore_point), {"type": "string", "minLength": 1, "maxLength": 63})
-LSN_PATTERN = r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"
 
 
 @record
@@ -301,7 +282,7 @@ class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
 
     time: Optional[str] = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC.")
-    lsn: Optional[str] = option(None, pattern=LSN_PATTERN, doc="Recover up to this WAL location, e.g. 0/3000060.")
+    lsn: Optional[str] = option(None, custom=LSN, doc="Recover up to this WAL location, e.g. 0/3000060.")
     name: Optional[str] = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
     xid: Optional[str] = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
     immediate: bool = option(False, doc="Stop as soon as the backup is consistent; needs backupID.")
@@ -328,9 +309,9 @@ class RecoveryFrom(Located):
     differently (another release, namespace or Cluster name). The recovery side is
     derived from it by the write side's rules; backups go to the new name's lineage."""
 
-    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
-    namespace: Optional[str] = option(None, pattern=NAME_PATTERN, doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
-    cluster: Optional[str] = option(None, pattern=NAME_PATTERN, doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
+    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
+    namespace: Optional[str] = option(None, pattern=NAME_PATTERN, advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop", doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
+    cluster: Optional[str] = option(None, pattern=NAME_PATTERN, advice="must be a Cluster name: lower-case letters, digits and '-', e.g. shop-cnpg-main", doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
     origins: dict = origins_field()
 
 
@@ -379,7 +360,7 @@ class Entry(Located):
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
     engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
                                                                                    "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
-    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
+    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
     skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)
@@ -413,4 +394,5 @@ class Overlay(Located):
     defaults: Optional[Entry] = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")
     files: tuple[str, ...] = option((), internal=True)
+    notices: tuple = option((), internal=True)  # warnings found while reading it (renderer.errors.Notice)
     origins: dict = origins_field()

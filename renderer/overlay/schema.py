@@ -3,13 +3,13 @@ overlays with the very rules the loader applies (yaml-language-server modeline).
 
 from __future__ import annotations
 
-import dataclasses
 import typing
 from typing import Literal, Union
 
 from renderer.overlay.convert import hints
 from renderer.overlay.fields import yaml_fields, yaml_key
 from renderer.overlay.model import Overlay
+from renderer.records import MISSING, Field, is_record
 from renderer.sensitive import Sensitive
 
 _SCALARS = {str: {"type": "string"}, bool: {"type": "boolean"}, int: {"type": "integer"},
@@ -27,7 +27,7 @@ def _object(cls, definitions: dict) -> dict:
     properties, required = {}, []
     for field in yaml_fields(cls):
         properties[yaml_key(field)] = _field(field, hints(cls)[field.name], definitions)
-        if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+        if field.default is MISSING and field.default_factory is MISSING:
             required.append(yaml_key(field))
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     doc = cls.__doc__ or ""
@@ -36,7 +36,7 @@ def _object(cls, definitions: dict) -> dict:
     return {**schema, "required": required} if required else schema
 
 
-def _field(field: dataclasses.Field, tp, definitions: dict) -> dict:
+def _field(field: Field, tp, definitions: dict) -> dict:
     custom = field.metadata.get("custom")
     schema = dict(custom.schema) if custom else _type(tp, definitions)
     if field.metadata.get("pattern"):
@@ -46,7 +46,7 @@ def _field(field: dataclasses.Field, tp, definitions: dict) -> dict:
     if field.metadata.get("doc"):
         schema["description"] = field.metadata["doc"]
     default = field.default
-    if default is not dataclasses.MISSING and default is not None and not dataclasses.is_dataclass(default):
+    if default is not MISSING and default is not None and not is_record(default):
         schema["default"] = default
     return schema
 
@@ -62,7 +62,7 @@ def _type(tp, definitions: dict) -> dict:
         return {"type": "array", "items": _type(typing.get_args(tp)[0], definitions)}
     if origin is dict:
         return {"type": "object", "additionalProperties": _type(typing.get_args(tp)[1], definitions)}
-    if dataclasses.is_dataclass(tp):
+    if is_record(tp):
         if tp.__name__ not in definitions:
             definitions[tp.__name__] = {}
             definitions[tp.__name__] = _object(tp, definitions)

@@ -1,0 +1,28 @@
+"""Optional dependencies, and how a command asks for one.
+
+A render needs PyYAML, click and jsonpatch only, so what Helm and ArgoCD run stays
+small. Reading an object store (boto3), editing YAML in place (ruamel.yaml) and
+checking CRD schemas (jsonschema) are pip extras (pyproject.toml). A command that
+needs a missing one fails with its one error line saying which extra brings it."""
+
+from __future__ import annotations
+
+import importlib
+
+from renderer.errors import RenderError
+
+# import name -> the pip extra that installs it
+EXTRAS = {"boto3": "store", "ruamel.yaml": "edit", "jsonschema": "validate"}
+
+
+def how_to_get(module: str) -> str:
+    extra = EXTRAS[module]
+    return f"needs {module}, which is not installed: pip install 'cnpg-render[{extra}]' (pipx: pipx inject cnpg-render {module})"
+
+
+def require(module: str, where: str) -> None:
+    """Fail with the one-line hint when `module` cannot be imported."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise RenderError(where, how_to_get(module)) from None
