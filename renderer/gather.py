@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from renderer.errors import RenderError
 from renderer.facts import Facts

@@ -32,9 +32,9 @@ providers' SDKs and the decompressors are imported lazily, only when a store is 
 from __future__ import annotations
 
 import re
-from dataclasses import field
-from datetime import datetime, timezone
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import field
+from datetime import UTC, datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -180,7 +180,7 @@ def _parse_time(value: str | None) -> datetime | None:
             parsed = datetime.strptime(value, "%a %b %d %H:%M:%S %Y")
         except ValueError:
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_backup_info(text: str) -> dict[str, str]:
@@ -461,6 +461,6 @@ def inspect(destination_path: str, access: Access, wanted: Callable[[str], bool]
         lineages = {n: _lineage(reader, location.prefix, n, wal_cap) for n in names if wanted is None or wanted(n)}
     except Refusal as exc:
         raise ObjectStoreError(f"cannot inspect {destination_path}: {exc}") from None
-    except Exception as exc:  # only reader calls get here (_open raises Refusal); the reader re-raises the unknown
+    except Exception as exc:  # noqa: BLE001  only reader calls get here; the reader re-raises what it does not know
         raise ObjectStoreError(f"cannot inspect {destination_path}: {reader.reason(exc)}") from None
     return StoreState(destination_path, lineages, skipped=tuple(n for n in names if n not in lineages))

@@ -306,14 +306,12 @@ def test_empty_and_nonexistent_prefix(moto_s3):
     assert inspect(dest + "/never/written/", access).lineages == {}
 
 
-@pytest.fixture(scope="module")
-def small_store(moto_s3) -> str:
-    """Three lineages; ``app`` with a gzip-compressed history file and 5 segments, the
-    oldest gzip-compressed with a real page header."""
+def small_layout() -> dict[str, bytes]:
+    """Four lineages (keys relative to the destinationPath): ``app`` with a gzip-compressed
+    history file and 4 segments, the oldest gzip-compressed with a real page header;
+    ``empty`` with empty objects. tests/test_stores.py lays it out on every provider."""
     import gzip
 
-    dest = moto_s3.make_bucket("smallstore") + "/pg"
-    client = moto_s3.client()
     head = (FIXTURES / "timeline2" / "000000010000000000000006.head").read_bytes()
     put = {"app/wals/0000000100000000/000000010000000000000006.gz": gzip.compress(head + bytes(4096)),
            "app/wals/00000002.history.gz": gzip.compress((FIXTURES / "timeline2" / "00000002.history").read_bytes()),
@@ -321,7 +319,14 @@ def small_store(moto_s3) -> str:
            "app-r1/wals/0000000100000000/000000010000000000000001": b"x", "other/base/x/backup.info": b"status=DONE",
            "empty/wals/0000000100000000/000000010000000000000001": b"", "empty/wals/00000002.history": b""}
     put.update({f"app/wals/0000000100000000/00000001000000000000000{n}": b"x" for n in range(7, 10)})
-    for key, body in put.items():
+    return put
+
+
+@pytest.fixture(scope="module")
+def small_store(moto_s3) -> str:
+    dest = moto_s3.make_bucket("smallstore") + "/pg"
+    client = moto_s3.client()
+    for key, body in small_layout().items():
         client.put_object(Bucket="smallstore", Key=f"pg/{key}", Body=body)
     return dest
 

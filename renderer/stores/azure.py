@@ -141,16 +141,18 @@ class AzureReader:
         from azure.core import exceptions as ax
 
         endpoint = safe_endpoint(self.client.url, "")
+        code = getattr(exc, "error_code", None)
+        code = getattr(code, "value", code) or getattr(exc, "status_code", None)  # StorageErrorCode is an enum
         if isinstance(exc, ax.ClientAuthenticationError) and exc.response is None:  # failed before any request
             if self.access.identity is None:
                 return "the account key cannot sign requests (it is not base64)"
             return f"no Azure credentials: {IDENTITIES[self.access.identity]} found none in this environment"
-        if isinstance(exc, ax.ResourceNotFoundError) and exc.error_code == "ContainerNotFound":
+        if isinstance(exc, ax.ResourceNotFoundError) and code == "ContainerNotFound":
             return f"container {self.container!r} does not exist"
         if isinstance(exc, ax.HttpResponseError) and exc.status_code in (401, 403):
-            return f"access denied ({exc.error_code or exc.status_code})"
+            return f"access denied ({code})"
         if isinstance(exc, ax.HttpResponseError):
-            return f"Azure error {exc.error_code or exc.status_code}"
+            return f"Azure error {code}"
         if isinstance(exc, ax.ServiceRequestError) and _is_tls(exc):
             return f"TLS verification failed for {endpoint} (CA from {ca_description(self.access)})"
         if isinstance(exc, (ax.ServiceRequestError, ax.ServiceResponseError)):

@@ -69,16 +69,19 @@ def access(credential, ca: tuple[str, str] | None = None) -> GcsAccess:
 
 
 def _credentials(access: GcsAccess):
-    """The credentials of the service-account JSON, or None (the SDK's default chain,
-    anonymous against an emulator). Nothing of the JSON reaches a message."""
+    """The credentials of the JSON (a service-account key, or an authorized user's as
+    gcloud writes them), or None: the SDK's default chain, anonymous against an
+    emulator. Nothing of the JSON reaches a message."""
     if access.credentials_json is None:
         return None
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
+    from google.oauth2 import credentials, service_account
 
     try:
-        return google.auth.load_credentials_from_dict(json.loads(access.credentials_json.reveal()), scopes=READ_ONLY)[0]
-    except (ValueError, DefaultCredentialsError):
+        info = json.loads(access.credentials_json.reveal())
+        if info.get("type") == "authorized_user":
+            return credentials.Credentials.from_authorized_user_info(info, scopes=READ_ONLY)
+        return service_account.Credentials.from_service_account_info(info, scopes=READ_ONLY)
+    except (ValueError, AttributeError):
         raise Refusal("applicationCredentials is not a Google credentials JSON (a service account key)") from None
 
 

@@ -5,7 +5,7 @@ keys inline or the default AWS chain of whoever runs the render."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from renderer.objectstore import Location, Refusal, ca_problem, prefix_of, safe_endpoint
@@ -92,7 +92,7 @@ class S3Reader:
 
     def objects(self, prefix: str) -> Iterator[tuple[str, datetime]]:
         for page in self._pages(prefix):
-            yield from ((o["Key"], o["LastModified"].astimezone(timezone.utc)) for o in page.get("Contents", []))
+            yield from ((o["Key"], o["LastModified"].astimezone(UTC)) for o in page.get("Contents", []))
 
     def read(self, key: str, length: int | None = None) -> bytes | None:
         from botocore.exceptions import ClientError
