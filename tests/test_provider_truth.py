@@ -18,11 +18,23 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnpg_cluster import Cnpg
+from cnpg_cluster import Cnpg, Instance
+from cnpg_player import plan_cluster
 from emulators import ACCOUNT, Azurite, GcsEmulator
 from realparts import run_barman
 
-from tests.test_lineage_truth import CLUSTER, MANIFESTS, App, codes, install, lineages, refused, restored, verdict
+from tests.test_lineage_truth import (
+    CLUSTER,
+    MANIFESTS,
+    App,
+    Render,
+    codes,
+    install,
+    lineages,
+    refused,
+    restored,
+    verdict,
+)
 
 
 @dataclass
@@ -46,9 +58,24 @@ class GoogleApp(App):
 
 def barman_backups(step, name: str = CLUSTER) -> list[dict]:
     """What barman-cloud-backup-list says of the lineage the rendered Cluster reads."""
-    from cnpg_player import plan_cluster
-
     return json.loads(run_barman(plan_cluster(step.stream, name).backup_list()).stdout)["backups_list"]
+
+
+def lose_and_restore_with_auto(cnpg: Cnpg, app: App, installed: Render) -> tuple[list[int], Instance]:
+    """The disaster and the restore: the Cluster installed from ``installed`` (rows 1
+    and 2) is lost, re-deploying it unchanged is refused, and `revision: auto` under the
+    store check reads its lineage: "safe", naming the database barman recorded there.
+    Returns the rows it had and the restored instance."""
+    first = install(cnpg, installed)
+    expected, system = first.rows(), first.system_identifier()
+    cnpg.lose(first)
+    assert codes(installed) == ["fresh-install-beside-data"]
+    step = app.recovery(read="auto", write="auto", check=True)
+    assert lineages(step) == (CLUSTER, f"{CLUSTER}-r1")
+    facts = verdict(step)
+    (listed,) = barman_backups(step)
+    assert (facts["verdict"], facts["systemID"], listed["systemid"]) == ("safe", system, system)
+    return expected, restored(cnpg, step)
 
 
 def test_azure_restore_with_auto_keeps_every_row(cnpg: Cnpg, azurite: Azurite, tmp_path):
@@ -62,17 +89,7 @@ def test_azure_restore_with_auto_keeps_every_row(cnpg: Cnpg, azurite: Azurite, t
                    common={"destinationPath": azurite.destination(container, "demo/cnpg")})
     fresh = app.fresh(check=True)
     assert verdict(fresh)["verdict"] == "safe"
-    first = install(cnpg, fresh)
-    expected, system = first.rows(), first.system_identifier()
-    cnpg.lose(first)
-    assert codes(fresh) == ["fresh-install-beside-data"]
-
-    step = app.recovery(read="auto", write="auto", check=True)
-    assert lineages(step) == (CLUSTER, f"{CLUSTER}-r1")
-    facts = verdict(step)
-    (listed,) = barman_backups(step)
-    assert (facts["verdict"], facts["systemID"], listed["systemid"]) == ("safe", system, system)
-    instance = restored(cnpg, step)
+    expected, instance = lose_and_restore_with_auto(cnpg, app, fresh)
     assert instance.rows() == expected == [1, 2]
     instance.insert(3)
     instance.archive()  # the first archive into -r1 passes CNPG's empty-archive check
@@ -100,15 +117,5 @@ def test_google_restore_with_auto_keeps_every_row(cnpg: Cnpg, gcs: GcsEmulator, 
     bucket = "truth-" + uuid.uuid4().hex[:12]
     gcs.bucket(bucket)
     app = GoogleApp(tmp_path, None, bucket, manifests=emulated_manifests(tmp_path, gcs))
-    fresh = app.fresh(check=True)
-    first = install(cnpg, fresh)
-    expected, system = first.rows(), first.system_identifier()
-    cnpg.lose(first)
-    assert codes(fresh) == ["fresh-install-beside-data"]
-
-    step = app.recovery(read="auto", write="auto", check=True)
-    assert lineages(step) == (CLUSTER, f"{CLUSTER}-r1")
-    (listed,) = barman_backups(step)
-    facts = verdict(step)
-    assert (facts["verdict"], facts["systemID"], listed["systemid"]) == ("safe", system, system)
-    assert restored(cnpg, step).rows() == expected
+    expected, instance = lose_and_restore_with_auto(cnpg, app, app.fresh(check=True))
+    assert instance.rows() == expected == [1, 2]
