@@ -6,22 +6,21 @@ object or its first N bytes). Parsing, the model and the reading order are share
 
 Why the providers' own SDKs (boto3, azure-storage-blob + azure-identity,
 google-cloud-storage) and not one multi-cloud library such as obstore. Measured on the
-2-core dev machine (Python 3.11, `-X importtime`, best of 5; sizes of a fresh
-``pip install --target``, dependencies included):
+2-core dev machine (Python 3.11; import: `-X importtime`, best of 5; import + first
+client: wall time in-process; sizes of a fresh ``pip install --target``, dependencies
+included)::
 
-=======================  ===========  ==========================  =======================
-library                  import       import + first client       installed
-=======================  ===========  ==========================  =======================
-obstore 0.12.1           3 ms         30-60 ms                    16 MB
-boto3 1.44               110 ms       440-550 ms                  37 MB
-azure-storage-blob 12.31 165 ms       320-370 ms                  30 MB (+27 MB identity)
-google-cloud-storage 3.17 170 ms      370 ms                      40 MB
-=======================  ===========  ==========================  =======================
+    library                      import    import + first client    installed
+    obstore 0.12.1               3 ms      30-60 ms                 16 MB
+    boto3 1.44                   110 ms    440-550 ms               37 MB
+    azure-storage-blob 12.31     165 ms    320-370 ms               30 MB (+27 MB azure-identity)
+    google-cloud-storage 3.17    170 ms    370 ms                   40 MB
 
 obstore wins on time and size, and reads Azurite fine. It loses where a store check
 must be right: its GCS client lists through the XML API (``?list-type=2``), which
-neither registry GCS emulator implements (gcp-storage-emulator and fake-gcs-server
-both answer 501), so GCS inspection could not be proven against real parts; its
+neither GCS emulator on the registries implements (tried: gcp-storage-emulator answers
+501, fake-gcs-server's listing fails too), so GCS inspection could not be proven
+against real parts, nor barman-cloud's writes read back by it; its
 errors are text to scrape (no codes); its ``root_certificate`` adds to the system
 roots where CNPG's endpointCA replaces them; and its credential chains and Azure URL
 rules are not barman's. The SDKs are what barman-cloud itself runs, so addressing

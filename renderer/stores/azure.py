@@ -81,11 +81,13 @@ def access(credential, ca: tuple[str, str] | None = None) -> AzureAccess:
 
 
 def _client(access: AzureAccess, location: Location):
-    """A ContainerClient with short timeouts and one retry, so an unreachable endpoint
-    fails fast; TLS verified against ``access.ca_bundle`` alone when one is given."""
-    from azure.storage.blob import ContainerClient
+    """A ContainerClient with short timeouts and one retry after half a second, so an
+    unreachable endpoint fails fast; TLS verified against ``access.ca_bundle`` alone
+    when one is given."""
+    from azure.storage.blob import ContainerClient, LinearRetry
 
-    options = {"connection_timeout": 5, "read_timeout": 20, "retry_total": 1, "retry_backoff_factor": 0.2,
+    options = {"connection_timeout": 5, "read_timeout": 20,  # the SDK's own retry waits 15 s first
+               "retry_policy": LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
                **({"connection_verify": access.ca_bundle} if access.ca_bundle else {})}
     if access.connection_string is not None:
         try:
