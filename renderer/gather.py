@@ -2,20 +2,21 @@
 the object stores the plans read from and write to. The only I/O of a render: it reads
 exactly the sides the Plans name (each destinationPath once, read-only), hands the
 result to the pure stages as `renderer.facts.Facts`, and never decides anything itself.
-boto3 is imported only when a store is listed."""
+A provider's SDK is imported only when a store of that provider is listed."""
 
 from __future__ import annotations
 
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from renderer.errors import RenderError
 from renderer.facts import Facts
 from renderer.lineage import Plan, Side, norm
-from renderer.objectstore import ObjectStoreError, S3Access, StoreState
+from renderer.objectstore import Access, ObjectStoreError, StoreState
+from renderer.overlay.model import Credential
 
 # Looks up a Secret of the rendered stream: (namespace, name) -> its values, or None.
 SecretLookup = Callable[[str | None, str], "dict[str, str] | None"]
@@ -75,18 +76,13 @@ def read_live(options: FactOptions):
         raise RenderError(f"--live {options.live}", "the live state is not UTF-8 text") from None
 
 
-def access_for(credential, ca: tuple[str, str] | None = None) -> S3Access | None:
-    """How to reach a store from the overlay's credential: inline keys as they are,
-    existingSecret and inheritFromIAMRole through the standard AWS chain (environment,
-    profile, instance role) of whoever runs the render; `ca` is (PEM file, where it
-    came from) as CNPG's endpointCA gives it. None: not an S3 credential."""
-    if credential is None or getattr(credential, "type", "s3") != "s3":
-        return None
-    keys = {}
-    if credential.access_key is not None and credential.secret_key is not None:
-        keys = {"access_key_id": credential.access_key.reveal(), "secret_access_key": credential.secret_key.reveal()}
-    bundle, source = ca if ca else (None, None)
-    return S3Access(endpoint_url=credential.url, region=credential.region, ca_bundle=bundle, ca_source=source, **keys)
+def access_for(credential: Credential, ca: tuple[str, str] | None = None) -> Access:
+    """How the store check reaches a store with the overlay's credential, by its
+    provider (`renderer.stores`); ``ca`` is (PEM file, where it came from) as CNPG's
+    endpointCA gives it."""
+    from renderer.stores import azure, gcs, s3
+
+    return {"s3": s3, "azure": azure, "google": gcs}[credential.type].access(credential, ca)
 
 
 class CaSource:
@@ -151,12 +147,9 @@ def _inspect(plan: Plan, side: Side, bases: set[str], cas: CaSource) -> StoreSta
     from renderer.lineage import number, revision_of
 
     destination, credential = side.destination_path, side.credential
-    reason = objectstore.unsupported_reason(destination)
-    if reason is None and access_for(credential) is None:
-        reason = ("the chart's own store, whose credentials are not in the overlay" if credential is None
-                  else f"a {getattr(credential, 'type', '?')} credential cannot list an S3 path")
-    if reason:
-        return StoreState(destination, {}, checked=False, reason=reason)
+    if credential is None:
+        return StoreState(destination, {}, checked=False,
+                          reason="the chart's own store, whose credentials are not in the overlay")
     access = access_for(credential, cas.for_side(plan, side))
     try:
         return objectstore.inspect(destination, access,

@@ -172,7 +172,10 @@ def process_resource_list(text: str) -> tuple[str, list[Notice], RenderError | N
     from renderer.render import render
 
     require("ruamel.yaml", "krm")
-    _load_plain(text, "stdin")  # the one codec reads it first: bounded before ruamel builds anything
+    try:  # the one codec reads it first: bounded before ruamel builds anything
+        yamlcodec.load_all(text)
+    except yamlcodec.YamlError as exc:
+        raise RenderError("stdin", f"not a ResourceList: {exc}") from None
     rt = _yaml()
     rlist = _read_resource_list(rt, text)
     items = list(rlist.get("items") or [])
@@ -289,7 +292,7 @@ def plugin_command(config: str) -> None:
     except RenderError as error:
         raise RenderError(for_exec_plugin(error.where, error.document), error.what, error.document) from None
     guard.warn(Notice(for_exec_plugin(n.where, n.document), n.what) for n in rendered.notices)
-    guard.emit(rendered.output.pieces)
+    guard.emit(rendered.output)
 
 
 @click.command("krm")

@@ -1,4 +1,4 @@
-"""Read-only inspection of a barman-cloud object store.
+"""Read-only inspection of a barman-cloud object store, the same for every provider.
 
 Why: after a restore, a Cluster must write to a lineage (``<destinationPath>/<serverName>/``)
 that holds no WAL, or barman-cloud-check-wal-archive refuses with "Expected empty
@@ -9,31 +9,36 @@ Beyond existence, a restore rule needs each lineage's WAL chain: the base backup
 begin/end WAL, the segments present with the time each was archived, the timeline
 history files, and whose WAL it is (`renderer.walchain` does the arithmetic).
 
-Layout (barman ``CloudBackupCatalog``; ``xlog.hash_dir``)::
+Layout (barman ``CloudBackupCatalog``; ``xlog.hash_dir``), the same on S3, Azure Blob
+Storage and Google Cloud Storage::
 
     <destinationPath>/<serverName>/base/<backupID>/backup.info
     <destinationPath>/<serverName>/wals/<TLI+log>/<segment>[.gz|.bz2|.xz|.snappy|.zst|.lz4]
     <destinationPath>/<serverName>/wals/<TLI>.history[.gz|...]
 
+This module holds the model, the parsing and the reading order; a provider
+(`renderer.stores`) only turns a destinationPath into a ``Location`` and answers three
+questions through a ``Reader``: which sub-folders a prefix has, which objects (with
+their modified times) are under it, and an object's bytes or its first N bytes.
+
 Reads per inspection: one delimiter listing of the destinationPath, then per lineage
 asked for: a delimiter listing of ``base/``, each ``backup.info``, the whole ``wals/``
 listing (at most ``WAL_LISTING_CAP`` objects, else a one-line error: a larger archive
-wants retention, not a render-time scan), each history file, and one ranged GET of
-the oldest segment's first bytes (`renderer.walfile`). This module never writes to
-the store. boto3 and the decompressors are imported lazily, only when a store is read.
+wants retention, not a render-time scan), each history file, and one ranged read of
+the oldest segment's first bytes (`renderer.walfile`). Nothing is ever written. The
+providers' SDKs and the decompressors are imported lazily, only when a store is read.
 """
 
 from __future__ import annotations
 
 import re
-from renderer.records import field
-from datetime import datetime, timezone
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from renderer import walchain, walfile
-from renderer.records import record
-from renderer.sensitive import Sensitive
+from renderer.records import field, record
 from renderer.walchain import HistoryEntry
 
 DONE = "DONE"
@@ -154,62 +159,7 @@ class StoreState:
         return f"{self.destination_path}: " + ", ".join(parts)
 
 
-@record(frozen=True)
-class S3Access:
-    """How to reach S3. Keys left None use boto3's default chain (env, profile, IRSA...).
-
-    Plain strings given for the keys are wrapped in :class:`Sensitive`, so the repr of
-    this object never shows them. ``ca_bundle`` is the path of a PEM file whose CAs are
-    the only ones trusted for the endpoint, as CNPG's ``endpointCA`` makes them for
-    barman-cloud (AWS_CA_BUNDLE); ``ca_source`` says where it came from, for messages
-    ("endpointCA Secret minio-ca/ca.crt"). Without it, boto3's default trust store.
-    """
-
-    endpoint_url: str | None = None
-    region: str | None = None
-    access_key_id: Sensitive | None = None
-    secret_access_key: Sensitive | None = None
-    ca_bundle: str | None = None
-    ca_source: str | None = None
-
-    @property
-    def ca_description(self) -> str:
-        if self.ca_bundle is None:
-            return "the default trust store"
-        return self.ca_source or self.ca_bundle
-
-    def __post_init__(self) -> None:
-        for name in ("access_key_id", "secret_access_key"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                object.__setattr__(self, name, Sensitive(value))
-
-
 # --------------------------------------------------------------------------- pure parts
-
-
-def split_s3_path(destination_path: str) -> tuple[str, str]:
-    """``s3://bucket/a/b/`` -> ``("bucket", "a/b/")``: a prefix that is empty or ends in
-    exactly one slash, so keys built from it never contain ``//``."""
-    parts = urlsplit(destination_path)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ObjectStoreError(f"cannot inspect {destination_path}: not an s3://bucket/prefix path")
-    segments = [s for s in parts.path.split("/") if s]
-    prefix = "/".join(segments) + "/" if segments else ""
-    return parts.netloc, prefix
-
-
-def unsupported_reason(destination_path: str) -> str | None:
-    """Why a destinationPath is not inspected (non-S3 providers), or None for S3."""
-    parts = urlsplit(destination_path)
-    host = parts.hostname or ""
-    if parts.scheme == "s3":
-        return None
-    if parts.scheme == "azure" or host.endswith(".blob.core.windows.net"):
-        return "Azure Blob Storage inspection is not supported yet"
-    if parts.scheme == "gs":
-        return "Google Cloud Storage inspection is not supported yet"
-    return f"unsupported destinationPath scheme {parts.scheme or '(none)'!r}"
 
 
 def is_wal_name(key: str) -> bool:
@@ -229,7 +179,7 @@ def _parse_time(value: str | None) -> datetime | None:
             parsed = datetime.strptime(value, "%a %b %d %H:%M:%S %Y")
         except ValueError:
             return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_backup_info(text: str) -> dict[str, str]:
@@ -340,81 +290,115 @@ def header_from_bytes(data: bytes, key: str) -> walfile.LongHeader:
     return header
 
 
-# --------------------------------------------------------------------------- S3 I/O
+# --------------------------------------------------------------------------- the provider edge
 
 
-class _Refusal(Exception):
-    """Inspection stops on purpose; the text completes "cannot inspect <dest>: "."""
+class Refusal(Exception):
+    """Inspection stops on purpose (a cap, a configuration barman-cloud cannot use, a
+    missing library); the text completes "cannot inspect <destinationPath>: "."""
 
 
-def _client(access: S3Access):
-    """A boto3 S3 client with short timeouts, so an unreachable endpoint fails fast;
-    TLS is verified against ``access.ca_bundle`` alone when one is given."""
-    import boto3
-    from botocore.config import Config
-
-    kwargs = {}
-    if access.access_key_id is not None and access.secret_access_key is not None:
-        kwargs["aws_access_key_id"] = access.access_key_id.reveal()
-        kwargs["aws_secret_access_key"] = access.secret_access_key.reveal()
-    config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
-    return boto3.session.Session().client(
-        "s3", endpoint_url=access.endpoint_url, region_name=access.region, config=config,
-        verify=access.ca_bundle, **kwargs
-    )
 
 
-def _prefixes(client, bucket: str, prefix: str) -> list[str]:
-    """Immediate sub-folders of ``prefix`` (paginated, delimiter ``/``)."""
-    out: list[str] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        out.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
-    return out
+@record(frozen=True)
+class Location:
+    """Where a destinationPath's lineages live: the bucket (S3, Google) or container
+    (Azure), the key prefix (empty, or ending in exactly one ``/``), and for Azure the
+    account URL barman-cloud derives from the path (None: the connection string's)."""
+
+    bucket: str
+    prefix: str
+    account_url: str | None = None
 
 
-def _objects(client, bucket: str, prefix: str, cap: int, label: str) -> list[tuple[str, datetime]]:
-    """Every object under ``prefix`` (keys relative to it) with its LastModified; more
-    than ``cap`` stops the inspection (``label`` names the folder in the message)."""
-    out: list[tuple[str, datetime]] = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        out.extend((o["Key"][len(prefix):], o["LastModified"].astimezone(timezone.utc))
-                   for o in page.get("Contents", []))
-        if len(out) > cap:
-            raise _Refusal(f"{label} holds more than {cap} objects, the most one inspection lists")
-    return out
+class Reader(Protocol):
+    """One bucket or container, read-only. Keys are full keys; ``reason`` turns an
+    exception any of the calls raised into a short text built from error codes and
+    classes only (never server text, never a credential), and re-raises what it does
+    not know."""
+
+    def prefixes(self, prefix: str) -> Iterable[str]:
+        """The immediate sub-folders of ``prefix``, each as ``prefix + name + "/"``."""
+
+    def objects(self, prefix: str) -> Iterable[tuple[str, datetime]]:
+        """Every object under ``prefix`` with its last-modified time (aware, UTC)."""
+
+    def read(self, key: str, length: int | None = None) -> bytes | None:
+        """The object's bytes (its first ``length`` bytes when given: one ranged read);
+        None when it does not exist (deleted since it was listed)."""
+
+    def reason(self, exc: Exception) -> str: ...
 
 
-def _get(client, bucket: str, key: str, last_byte: int | None = None) -> bytes | None:
-    """An object's bytes (up to ``last_byte`` when given: one ranged GET), or None when
-    it is gone (deleted since it was listed, or a backup folder without backup.info)."""
-    from botocore.exceptions import ClientError
+class Access(Protocol):
+    """How the overlay's credential reaches one provider (`renderer.stores`)."""
 
-    ranged = {"Range": f"bytes=0-{last_byte}"} if last_byte is not None else {}
-    try:
-        return client.get_object(Bucket=bucket, Key=key, **ranged)["Body"].read()
-    except client.exceptions.NoSuchKey:
+    def locate(self, destination_path: str) -> Location:
+        """The destinationPath as barman-cloud reads it; Refusal when it cannot."""
+
+    def open(self, location: Location) -> Reader:
+        """A Reader (imports the SDK; no request yet); Refusal when it cannot be made."""
+
+
+def prefix_of(segments: Iterable[str]) -> str:
+    """Path segments as a key prefix: ``""`` or ``"a/b/"``, empty segments dropped, so
+    keys built from it never contain ``//``."""
+    kept = [s for s in segments if s]
+    return "/".join(kept) + "/" if kept else ""
+
+
+def safe_endpoint(url: str | None, default: str) -> str:
+    """The endpoint without any user:password@ part, path or query (``default``
+    when there is none)."""
+    if not url:
+        return default
+    parts = urlsplit(url if "//" in url else "https://" + url)
+    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
+
+
+def ca_problem(bundle: str | None, source: str | None) -> str | None:
+    """Why a CA bundle cannot be used, found before any request, so a missing or wrong
+    file is not reported as the endpoint failing TLS verification."""
+    if bundle is None:
         return None
-    except ClientError as exc:  # S3 answers a range on an empty object with InvalidRange
-        if exc.response.get("Error", {}).get("Code") == "InvalidRange":
-            return b""
-        raise
+    where = f"the CA bundle {bundle}" + (f" ({source})" if source else "")
+    try:
+        with open(bundle, "rb") as handle:
+            pem = handle.read()
+    except OSError:
+        return f"{where} cannot be read"
+    return None if b"-----BEGIN CERTIFICATE-----" in pem else f"{where} holds no PEM certificate"
 
 
-def _backups(client, bucket: str, root: str) -> tuple[BaseBackup, ...]:
+def _folders(reader: Reader, prefix: str) -> list[str]:
+    """Names of the immediate sub-folders of ``prefix``, sorted (providers list them in
+    their own order)."""
+    return sorted(name for name in (p[len(prefix):].rstrip("/") for p in reader.prefixes(prefix)) if name)
+
+
+def _capped(reader: Reader, prefix: str, cap: int, label: str) -> Iterator[tuple[str, datetime]]:
+    """The objects under ``prefix`` (keys relative to it); more than ``cap`` stops the
+    inspection (``label`` names the folder in the message)."""
+    for count, (key, modified) in enumerate(reader.objects(prefix), 1):
+        if count > cap:
+            raise Refusal(f"{label} holds more than {cap} objects, the most one inspection lists")
+        yield key[len(prefix):], modified
+
+
+def _backups(reader: Reader, root: str) -> tuple[BaseBackup, ...]:
     """Every ``base/<backupID>/`` of the lineage at ``root``, by ID."""
     out = []
-    for folder in sorted(_prefixes(client, bucket, root + "base/")):
-        data = _get(client, bucket, folder + "backup.info")
-        text = data.decode("utf-8", "replace") if data is not None else None
-        out.append(backup_from_info(folder[len(root) + len("base/"):].rstrip("/"), text))
+    for backup_id in sorted(_folders(reader, root + "base/")):
+        data = reader.read(f"{root}base/{backup_id}/backup.info")
+        out.append(backup_from_info(backup_id, data.decode("utf-8", "replace") if data is not None else None))
     return tuple(out)
 
 
-def _histories(client, bucket: str, wals: str, keys: Mapping[int, str]) -> tuple[dict, dict]:
+def _histories(reader: Reader, wals: str, keys: Mapping[int, str]) -> tuple[dict, dict]:
     """(timeline -> entries, timeline -> why unreadable) for the history files listed."""
     histories, issues = {}, {}
     for tli, key in sorted(keys.items()):
-        data = _get(client, bucket, wals + key, HISTORY_MAX_BYTES)  # one byte more than allowed: too long shows
+        data = reader.read(wals + key, HISTORY_MAX_BYTES + 1)  # one byte more than allowed: too long shows
         if data is None:
             continue
         try:
@@ -424,13 +408,13 @@ def _histories(client, bucket: str, wals: str, keys: Mapping[int, str]) -> tuple
     return histories, issues
 
 
-def _header(client, bucket: str, wals: str, listing: WalListing) -> tuple[int | None, int | None, str | None]:
+def _header(reader: Reader, wals: str, listing: WalListing) -> tuple[int | None, int | None, str | None]:
     """(system id, segment size, why unknown) from the oldest segment's first bytes."""
     if not listing.segments:
         return None, None, None
     key = listing.segment_keys[listing.segments[0].name]
     name = key.rsplit("/", 1)[-1]
-    data = _get(client, bucket, wals + key, walfile.HEAD_BYTES[walfile.split_suffix(key)[1]] - 1)
+    data = reader.read(wals + key, walfile.HEAD_BYTES[walfile.split_suffix(key)[1]])
     if data is None:
         return None, None, f"{name}: deleted while it was read"
     try:
@@ -440,92 +424,43 @@ def _header(client, bucket: str, wals: str, listing: WalListing) -> tuple[int | 
     return header.system_id, header.segment_size, None
 
 
-def _lineage(client, bucket: str, prefix: str, server: str, cap: int) -> LineageState:
+def _lineage(reader: Reader, prefix: str, server: str, cap: int) -> LineageState:
     """Everything one lineage holds that a restore rule asks about."""
     root = f"{prefix}{server}/"
-    backups = _backups(client, bucket, root)
-    listing = classify_wal(_objects(client, bucket, root + "wals/", cap, f"{server}/wals/"))
-    histories, issues = _histories(client, bucket, root + "wals/", listing.history_keys)
-    system_id, segment_size, header_issue = _header(client, bucket, root + "wals/", listing)
+    backups = _backups(reader, root)
+    listing = classify_wal(_capped(reader, root + "wals/", cap, f"{server}/wals/"))
+    histories, issues = _histories(reader, root + "wals/", listing.history_keys)
+    system_id, segment_size, header_issue = _header(reader, root + "wals/", listing)
     return LineageState(server, backups, listing.has_wal, listing.segments, histories, issues,
                         system_id, segment_size, header_issue)
 
 
-def _ca_problem(access: S3Access) -> str | None:
-    """Why the CA bundle cannot be used, found before any request, so a missing or wrong
-    file is not reported as the endpoint failing TLS verification."""
-    if access.ca_bundle is None:
-        return None
-    where = f"the CA bundle {access.ca_bundle}" + (f" ({access.ca_source})" if access.ca_source else "")
+def _open(access: Access, destination_path: str) -> tuple[Location, Reader]:
+    """The location and a reader for it. Providers raise Refusal for what they cannot
+    use; a missing SDK becomes one naming the extra."""
+    location = access.locate(destination_path)
     try:
-        with open(access.ca_bundle, "rb") as handle:
-            pem = handle.read()
-    except OSError:
-        return f"{where} cannot be read"
-    return None if b"-----BEGIN CERTIFICATE-----" in pem else f"{where} holds no PEM certificate"
+        return location, access.open(location)
+    except ImportError as exc:
+        from renderer.extras import how_to_get
+
+        raise Refusal(how_to_get(exc.name or "boto3")) from None
 
 
-def _error_reason(exc: Exception, bucket: str, access: S3Access) -> str:
-    """A short reason built from error codes/classes only: server messages and
-    exception text are not echoed, so nothing a client was given can leak."""
-    from botocore import exceptions as bx
-
-    if isinstance(exc, bx.ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", "unknown"))
-        if code in ("NoSuchBucket", "404"):
-            return f"bucket {bucket!r} does not exist"
-        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            return f"access denied ({code})"
-        return f"S3 error {code}"
-    if isinstance(exc, bx.NoCredentialsError):
-        return "no S3 credentials (give keys or configure the default AWS chain)"
-    if isinstance(exc, bx.SSLError):
-        return f"TLS verification failed for {_safe_endpoint(access.endpoint_url)} (CA from {access.ca_description})"
-    if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError)):
-        return f"endpoint unreachable ({_safe_endpoint(access.endpoint_url)})"
-    if isinstance(exc, bx.BotoCoreError):
-        return f"S3 client error ({type(exc).__name__})"
-    raise exc
-
-
-def _safe_endpoint(url: str | None) -> str:
-    """The endpoint without any user:password@ part."""
-    if not url:
-        return "default AWS endpoint"
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
-
-
-def inspect(destination_path: str, access: S3Access, wanted: Callable[[str], bool] | None = None, *,
+def inspect(destination_path: str, access: Access, wanted: Callable[[str], bool] | None = None, *,
             wal_cap: int = WAL_LISTING_CAP) -> StoreState:
     """List the lineages under ``destination_path`` and read those ``wanted`` accepts
     (all when None) in full; the others are only named (``StoreState.skipped``).
 
-    Non-S3 stores come back ``checked=False`` with a reason. Any S3 failure raises
-    :class:`ObjectStoreError` with a one-line message naming the destinationPath; a
-    TLS failure is never retried without verification.
+    Any failure raises :class:`ObjectStoreError` with a one-line message naming the
+    destinationPath; a TLS failure is never retried without verification.
     """
-    reason = unsupported_reason(destination_path)
-    if reason:
-        return StoreState(destination_path, {}, checked=False, reason=reason)
-    bucket, prefix = split_s3_path(destination_path)
     try:
-        import boto3  # noqa: F401  (fail clearly before any S3 call)
-    except ImportError:
-        from renderer.extras import how_to_get
-
-        raise ObjectStoreError(f"cannot inspect {destination_path}: {how_to_get('boto3')}") from None
-    problem = _ca_problem(access)
-    if problem:
-        raise ObjectStoreError(f"cannot inspect {destination_path}: {problem}")
-    try:
-        client = _client(access)
-        names = [n for n in (p[len(prefix):].rstrip("/") for p in _prefixes(client, bucket, prefix)) if n]
-        lineages = {n: _lineage(client, bucket, prefix, n, wal_cap) for n in names if wanted is None or wanted(n)}
-    except _Refusal as exc:
+        location, reader = _open(access, destination_path)
+        names = _folders(reader, location.prefix)
+        lineages = {n: _lineage(reader, location.prefix, n, wal_cap) for n in names if wanted is None or wanted(n)}
+    except Refusal as exc:
         raise ObjectStoreError(f"cannot inspect {destination_path}: {exc}") from None
-    except Exception as exc:  # narrowed in _error_reason, which re-raises the unknown
-        raise ObjectStoreError(
-            f"cannot inspect {destination_path}: {_error_reason(exc, bucket, access)}"
-        ) from None
+    except Exception as exc:  # noqa: BLE001  only reader calls get here; the reader re-raises what it does not know
+        raise ObjectStoreError(f"cannot inspect {destination_path}: {reader.reason(exc)}") from None
     return StoreState(destination_path, lineages, skipped=tuple(n for n in names if n not in lineages))

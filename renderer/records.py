@@ -4,8 +4,8 @@ Helm and ArgoCD start us on every render. Importing `dataclasses` imports `inspe
 (and with it `ast`, `dis`, `tokenize`), and `@dataclass` compiles each class's methods
 with `exec`: for the classes the render path loads, that was a quarter of our start-up.
 `record` keeps what we use of dataclasses — declared fields with defaults and
-factories, keyword or positional construction, `fields()`, `replace()`, frozen
-instances — with one shared `__init__`, `__repr__`, `__eq__` and `__hash__` that read
+factories, keyword or positional construction, `__post_init__`, `fields()`,
+`replace()`, frozen instances — with one shared `__init__`, `__repr__`, `__eq__` and `__hash__` that read
 the class's field table when they run."""
 
 from __future__ import annotations
@@ -120,6 +120,9 @@ def _init(self, *args, **kwargs) -> None:
         object.__setattr__(self, f.name, value)
     if kwargs:
         raise TypeError(f"{type(self).__name__}() got unknown {', '.join(map(repr, kwargs))}")
+    post_init = getattr(self, "__post_init__", None)
+    if post_init is not None:  # as dataclasses do: a record may normalise what it was given
+        post_init()
 
 
 def _write_once(self, name: str, value) -> None:

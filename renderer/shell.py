@@ -116,4 +116,4 @@ def render_stream(overlays, release, namespace, files, facts=None) -> None:
 
     rendered = run_render(overlays, release, namespace, files, facts)
     warn(rendered.notices)
-    emit(rendered.output.pieces)
+    emit(rendered.output)

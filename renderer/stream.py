@@ -93,6 +93,10 @@ class Chunk:
     def is_json(self) -> bool:
         return self.data[len(self.head):].lstrip().startswith(b"{")
 
+    def load(self):
+        """This document's object, read by the one codec (YamlError when it cannot be)."""
+        return yamlcodec.load(self.body)
+
     def rewrite(self, obj, *, needs_separator: bool) -> bytes:
         """This document with new content: its head comments, separator, JSON-ness,
         line endings and end marker are kept."""
@@ -186,9 +190,14 @@ class Output:
             self.pieces.append(newline)
         self.pieces.append(data)
 
+    def __iter__(self):
+        """Every piece to write, the lead first."""
+        if self.lead:
+            yield self.lead
+        yield from self.pieces
+
     def write(self, out) -> None:
-        out.write(self.lead)
-        for piece in self.pieces:
+        for piece in self:
             out.write(piece)
 
     def getvalue(self) -> bytes:

@@ -16,7 +16,8 @@ BASE_PY=/usr/bin/python3
 
 works() {
     [ -x "$VENV/bin/barman-cloud-backup" ] &&
-        "$VENV/bin/python" -c 'import barman.cloud_providers.aws_s3, boto3, snappy, lz4.frame, zstandard' 2>/dev/null
+        "$VENV/bin/python" -c 'import barman.cloud_providers.aws_s3, boto3, snappy, lz4.frame, zstandard
+import barman.cloud_providers.azure_blob_storage, barman.cloud_providers.google_cloud_storage, azure.identity' 2>/dev/null
 }
 
 if works; then
@@ -52,8 +53,9 @@ mkdir -p "$(dirname "$VENV")"
 "$BASE_PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check)
 "${PIP[@]}" --upgrade pip 2>&1 | grep -v "^WARNING: Location" >&2 || true
-# The compression extras let the tests archive WAL with every --<compression> barman offers.
-"${PIP[@]}" 'barman[cloud,snappy,lz4,zstandard]' boto3 2>&1 | grep -v "^WARNING: Location" >&2 || true
+# The compression extras let the tests archive WAL with every --<compression> barman offers;
+# azure and google are the other two --cloud-provider values (tests against Azurite and a GCS emulator).
+"${PIP[@]}" 'barman[cloud,azure,google,snappy,lz4,zstandard]' boto3 2>&1 | grep -v "^WARNING: Location" >&2 || true
 # The postgres-side user must be able to traverse to and run the tools: open the
 # venv for reading, and give each ancestor directory the search bit it lacks (say
 # when we do, since that changes a directory outside the repo).

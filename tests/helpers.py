@@ -39,7 +39,7 @@ def by_kind(docs: list, kind: str) -> list[dict]:
 def s3_access(s3):
     """How renderer.objectstore reaches a test S3 server (a realparts.MotoS3): with the
     keys and region its other clients use, and its CA when it serves HTTPS."""
-    from renderer.objectstore import S3Access
+    from renderer.stores.s3 import S3Access
 
     env = s3.env()
     return S3Access(s3.endpoint_url, env["AWS_DEFAULT_REGION"], env["AWS_ACCESS_KEY_ID"],

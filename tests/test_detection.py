@@ -177,10 +177,10 @@ def test_a_glob_entry_that_matches_nothing_names_the_unreadable_document(tmp_pat
     result = run_cli("render", "--overlay", str(glob), stdin=UNREADABLE)
     assert result.returncode == 0 and result.stdout == UNREADABLE
     lines = result.stderr.decode().splitlines()
-    assert lines[0].startswith("cnpg-render: warning: document 0 (ConfigMap/?): may hold a CNPG object but cannot be "
+    assert lines[0].startswith("cnpg-render: warning: document 1 (ConfigMap/?): may hold a CNPG object but cannot be "
                                "read (line 5: invalid YAML:")
     assert lines[1].startswith("cnpg-render: warning: ") and "cnpg.main" in lines[1]
-    assert "matches no Cluster (the input holds no postgresql.cnpg.io Cluster; document 0 (ConfigMap/?) could not " \
+    assert "matches no Cluster (the input holds no postgresql.cnpg.io Cluster; document 1 (ConfigMap/?) could not " \
            "be read and may hold one: fix it)" in lines[1]
 
 
@@ -188,7 +188,7 @@ def test_a_named_entry_that_matches_nothing_names_the_unreadable_document():
     result = run_cli("render", "--overlay", str(BACKUPS), stdin=UNREADABLE)
     assert result.returncode == 1 and result.stdout == b""
     assert result.stderr.decode().splitlines()[-1].endswith(
-        "matches no Cluster in the input (the input holds no postgresql.cnpg.io Cluster; document 0 (ConfigMap/?) "
+        "matches no Cluster in the input (the input holds no postgresql.cnpg.io Cluster; document 1 (ConfigMap/?) "
         "could not be read and may hold one: fix it)")
 
 
@@ -196,4 +196,4 @@ def test_a_broken_document_that_says_it_is_a_cluster_is_an_error():
     broken = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes().replace(b"  instances: 1", b"  instances: [1")
     result = run_cli("render", "--overlay", str(BACKUPS), stdin=broken)
     assert result.returncode == 1 and result.stdout == b""
-    assert result.stderr.decode().startswith("cnpg-render: error: document 0 (Cluster/demo-cnpg-main): line ")
+    assert result.stderr.decode().startswith("cnpg-render: error: document 1 (Cluster/demo-cnpg-main): line ")

@@ -128,8 +128,8 @@ def test_auto_recovery_from_an_empty_store_is_refused():
 
 
 def test_auto_on_an_unchecked_store_says_why():
-    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="Azure Blob Storage inspection is not supported yet")})
-    with pytest.raises(RenderError, match="was not checked: Azure Blob Storage"):
+    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="the chart's own store, whose credentials are not in the overlay")})
+    with pytest.raises(RenderError, match="was not checked: the chart's own store"):
         run(RESTORE_AUTO, facts)
 
 
@@ -202,10 +202,10 @@ def test_plan_collects_instead_of_refusing():
 
 
 def test_unchecked_store_is_reported_not_refused():
-    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="Google Cloud Storage inspection is not supported yet")})
+    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="the chart's own store, whose credentials are not in the overlay")})
     rendered = run(RESTORE_1, facts)
     (a,) = rendered.result.verdicts
-    assert a.text == "not checked: s3://bkt/demo/cnpg: Google Cloud Storage inspection is not supported yet"
+    assert a.text == "not checked: s3://bkt/demo/cnpg: the chart's own store, whose credentials are not in the overlay"
     assert any("not checked" in n.what for n in rendered.notices)
 
 

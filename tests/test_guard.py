@@ -140,6 +140,10 @@ def test_full_device_is_one_line(tmp_path):
     assert "no space left on device" in one_error_line(proc.stderr)
 
 
+# Two MB of the kube-prometheus-stack render, cut at a document boundary.
+CUT_BIG = BIG[:BIG.index(b"\n---", 2_000_000) + 1]
+
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 64 KiB tmpfs: a filesystem that really fills up (needs root to mount)."""
@@ -159,7 +163,7 @@ def test_full_disk_leaves_no_partial_output(tmp_path, small_disk, append):
     target = small_disk / "out.yaml"
     target.write_bytes(b"kept: before\n" if append else b"")
     with open(target, "ab" if append else "wb") as out:
-        proc = subprocess.run([*CLI, "--overlay", BACKUPS], input=BIG[:2_000_000] + INPUT, stdout=out,
+        proc = subprocess.run([*CLI, "--overlay", BACKUPS], input=CUT_BIG + INPUT, stdout=out,
                               stderr=subprocess.PIPE, cwd=REPO, env={**os.environ, **le_env(tmp_path)})
     assert proc.returncode == 1 and "no space left on device" in one_error_line(proc.stderr)
     assert target.read_bytes() == (b"kept: before\n" if append else b"")
@@ -169,7 +173,7 @@ def test_error_line_lands_in_place_when_stderr_shares_the_full_file(tmp_path, sm
     """`> out 2>&1`: the cut-back file ends with the error line, with no hole before it."""
     target = small_disk / "out.log"
     with open(target, "wb") as out:
-        proc = subprocess.run([*CLI, "--overlay", BACKUPS], input=BIG[:2_000_000] + INPUT, stdout=out,
+        proc = subprocess.run([*CLI, "--overlay", BACKUPS], input=CUT_BIG + INPUT, stdout=out,
                               stderr=out, cwd=REPO, env={**os.environ, **le_env(tmp_path)})
     assert proc.returncode == 1
     assert target.read_bytes().startswith(b"cnpg-render: error: stdout: no space left")

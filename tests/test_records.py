@@ -83,3 +83,14 @@ def test_a_dataclasses_field_is_refused_where_it_would_silently_become_the_defau
         @record
         class Wrong:
             items: list = dataclasses.field(default_factory=list)
+
+
+def test_post_init_runs_after_the_fields_are_set():
+    @record(frozen=True)
+    class Normalised:
+        name: str
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "name", self.name.lower())
+
+    assert Normalised("ABC").name == "abc"

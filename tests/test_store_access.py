@@ -12,7 +12,7 @@ import pytest
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, MotoS3
 from tlsca import make_server_tls
 
-from tests.helpers import by_kind, documents, run_cli
+from tests.helpers import REAL, by_kind, documents, run_cli
 from tests.test_cli import INPUT, assert_failed_cleanly, write
 
 CA_SECRET = "minio-ca"
@@ -131,11 +131,13 @@ def test_plan_exit_code_is_two_when_a_render_would_be_refused(tmp_path, https_s3
 
 
 def test_plan_exit_code_is_three_when_a_store_could_not_be_checked(tmp_path):
-    path = write(tmp_path, "credentials:\n  az: {type: azure, storageAccount: acct, container: c, storageKey: K}\n"
-                           "cnpg:\n  main:\n    backups: {enabled: true, credentials: az}\n")
-    result = run_cli("plan", "--check-store", "--exit-code", "-f", path, stdin=INPUT)
+    """The chart's own store, migrated to the plugin with credentials the overlay does
+    not hold, is the one store --check-store cannot read."""
+    path = write(tmp_path, "cnpg:\n  pg-cluster:\n    engine: plugin\n")
+    result = run_cli("plan", "--check-store", "--exit-code", "-f", path,
+                     stdin=(REAL / "cnpg-cluster-chart-standalone-s3.yaml").read_bytes())
     assert result.returncode == 3, result.stderr.decode()
-    assert "not checked" in result.stdout.decode()
+    assert "not checked" in result.stdout.decode() and "the chart's own store" in result.stdout.decode()
 
 
 def test_plan_exit_code_needs_verdicts(tmp_path, https_s3):

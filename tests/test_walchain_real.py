@@ -13,7 +13,8 @@ from contextlib import contextmanager
 import pytest
 from realparts import PgInstance, restore_instance
 
-from renderer.objectstore import LineageState, inspect, split_s3_path
+from renderer.objectstore import LineageState, inspect
+from renderer.stores.s3 import S3Access
 from renderer.walchain import coverage, parse_history, parse_segment_name, segment_name, segment_of, wal_span
 from tests.helpers import s3_access
 
@@ -39,9 +40,10 @@ def copy_lineage(realparts, source, server: str, drop: tuple[str, ...] = ()) -> 
     """Copy every object of ``source`` to ``CHAIN<server>/`` inside the store, leaving
     out the segments named in ``drop`` (however they are stored)."""
     client = realparts.s3.client()
-    bucket, prefix = split_s3_path(source.destination)
+    location = S3Access().locate(source.destination)
+    bucket, prefix = location.bucket, location.prefix
     src = f"{prefix}{source.server_name}/"
-    _, chain_prefix = split_s3_path(CHAIN)
+    chain_prefix = S3Access().locate(CHAIN).prefix
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=src):
         for obj in page.get("Contents", []):
             if obj["Key"].rsplit("/", 1)[-1][:24] not in drop:

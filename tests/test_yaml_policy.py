@@ -157,7 +157,7 @@ def test_a_merge_key_with_an_override_is_legal_in_a_cluster():
 
 @pytest.mark.parametrize("where, text, message", [
     ("cluster", CLUSTER.replace(b"  instances: 1\n", b"  instances: 1\n  instances: 2\n"),
-     "cnpg-render: error: document 0 (Cluster/demo-cnpg-main): line 12: "
+     "cnpg-render: error: document 1 (Cluster/demo-cnpg-main): line 12: "
      "duplicate key 'instances': write each key once"),
     ("overlay", overlay_text().replace("      credentials: s3\n", "      credentials: s3\n      credentials: s4\n"),
      "cnpg-render: error: {overlay}:12: cnpg.main.backups.credentials: "

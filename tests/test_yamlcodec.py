@@ -153,7 +153,7 @@ def test_hostile_yaml_gets_one_located_line_within_bounded_time_and_memory(manif
     stderr = result.stderr.decode()
     assert result.returncode == 1 and result.stdout == b"" and stderr.count("\n") == 1, stderr
     assert stderr.startswith("cnpg-render: error: ") and stderr.endswith(problem + "\n"), stderr
-    assert ("document 0 (Cluster/demo-cnpg-main)" if manifests != CLUSTER else f"{path}:") in stderr
+    assert ("document 1 (Cluster/demo-cnpg-main)" if manifests != CLUSTER else f"{path}:") in stderr
 
 
 # Strings every reader must read back as the same string once we wrote them.

@@ -110,10 +110,14 @@ class App:
     def _side(self, **keys: Any) -> dict:
         return {"credentials": "s3", **self.common, **keys}
 
+    def credential(self) -> dict:
+        """The overlay's credential (tests/test_provider_truth.py gives other providers')."""
+        return {"type": "s3", "url": self.s3.endpoint_url, "bucket": self.bucket,
+                "accessKey": DUMMY_KEY_ID, "secretKey": DUMMY_SECRET}
+
     def _render(self, entry: dict, check: bool | None) -> Render:
         self.steps += 1
-        credential = {"type": "s3", "url": self.s3.endpoint_url, "bucket": self.bucket,
-                      "accessKey": DUMMY_KEY_ID, "secretKey": DUMMY_SECRET}
+        credential = self.credential()
         if self.endpoint_ca:
             credential["endpointCA"] = self.endpoint_ca
         if self.engine:

@@ -135,8 +135,9 @@ def _retention_advice(value: object) -> str:
         count, unit = (count * 12, "m") if unit == "y" else (count, unit)
         if count >= 1:
             return f"{count}{unit}"
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return f"{value}d (days), {value}w (weeks) or {value}m (months)"
+    count = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if count.isdigit() and int(count) >= 1:  # a bare number (read as written, or as YAML's integer)
+        return f"{int(count)}d (days), {int(count)}w (weeks) or {int(count)}m (months)"
     return "a number of days, weeks or months such as 30d, 4w or 6m (m is months)"
 
 
