@@ -174,7 +174,7 @@ def test_everything_rendered_validates(tmp_path):
     (("    mode: recovery\n    recovery: {method: volumeSnapshot, volumeSnapshots: {storage: d, walStorage: w,"
      " tablespaces: {idx: t}}}\n"), "cnpg.main.recovery.volumeSnapshots.tablespaces", "'idx' is not a tablespace"),
     ("    backups: {enabled: true, retentionPolicy: 30days, volumeSnapshot: {}}\n",
-     "cnpg.main.backups.retentionPolicy", "does not match"),
+     "cnpg.main.backups.retentionPolicy", "is not a retention policy: write 30d"),
     ("    backups: {enabled: true, retentionPolicy: 30d, volumeSnapshot: {}}\n",
      "cnpg.main.backups.retentionPolicy", "CNPG prunes no snapshot"),
 ])

@@ -83,7 +83,8 @@ def test_truecharts_fullname(release, chart, name):
      "not named as TrueCharts names it"),
     ("{method: backup, backupName: b1, from: {namespace: prod}}", INPUT, "cnpg.main.recovery.from.namespace",
      "reads the Backup object from the restored Cluster's namespace (demo)"),
-    ("{credentials: s3, from: {release: Old_Release}}", INPUT, "cnpg.main.recovery.from.release", "does not match"),
+    ("{credentials: s3, from: {release: Old_Release}}", INPUT, "cnpg.main.recovery.from.release",
+     "must be a Helm release name"),
 ])
 def test_what_cannot_be_derived_is_refused_at_its_key(tmp_path, recovery, stdin, where, what):
     path = tmp_path / "o.yaml"
