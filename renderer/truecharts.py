@@ -15,8 +15,7 @@ _INFIX = "-cnpg-"
 
 def _helm_name(text: str) -> str:
     """Helm's `lower | trunc 63 | trimSuffix "-"`."""
-    name = text.lower()[:63]
-    return name[:-1] if name.endswith("-") else name
+    return text.lower()[:63].removesuffix("-")
 
 
 def fullname(release: str, chart: str) -> str:

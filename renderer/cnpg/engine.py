@@ -13,7 +13,7 @@ A new engine is one module with an `ENGINE`, and its name here."""
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from renderer.records import record
 
