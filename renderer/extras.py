@@ -19,7 +19,7 @@ EXTRAS = {"boto3": "store", "botocore": "store", "azure": "store", "google": "st
 def how_to_get(module: str) -> str:
     extra = EXTRAS.get(module) or EXTRAS[module.split(".")[0]]
     return (f"needs {module}, which is not installed: pip install 'cnpg-render[{extra}]' "
-            f"(pipx: pipx inject cnpg-render {module.split('.')[0] if extra != 'edit' else module})")
+            f"(pipx: pipx install --force 'cnpg-render[{extra}]')")
 
 
 def require(module: str, where: str) -> None:

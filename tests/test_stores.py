@@ -342,8 +342,8 @@ def test_a_missing_sdk_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "azure.storage.blob", None)
     with pytest.raises(ObjectStoreError) as exc:
         inspect("https://acct.blob.core.windows.net/c/pg", AzureAccess(storage_key="K"))
-    assert str(exc.value) == ("cannot inspect https://acct.blob.core.windows.net/c/pg: the azure.storage.blob library "
-                              "is not installed (pip install 'cnpg-render[store]')")
+    assert str(exc.value) == ("cannot inspect https://acct.blob.core.windows.net/c/pg: needs azure.storage.blob, which "
+                              "is not installed: pip install 'cnpg-render[store]' (pipx: pipx install --force 'cnpg-render[store]')")
 
 
 # --------------------------------------------------------------------------- the CLI
