@@ -165,3 +165,14 @@ def test_truecharts_keys_we_do_not_read_are_explained(text, hint):
 def test_a_url_with_credentials_is_not_echoed_in_errors():
     message = error_of("credentials:\n  s3: {type: s3, bucket: b, url: 'ftp://me:topsecret@host', inheritFromIAMRole: true}\n")
     assert "credentials.s3.url: must start with https:// or http://" in message and "topsecret" not in message
+
+
+def test_truecharts_empty_defaults_are_unset():
+    """TrueCharts' values.yaml writes "" for what is unset, and its templates skip it: the
+    same block pasted here means the same (no target, no recovery target, no path)."""
+    text = (CRED + "cnpg:\n  main:\n    mode: recovery\n"
+            "    backups: {enabled: true, credentials: s3, target: '', destinationPath: ''}\n"
+            "    recovery: {credentials: s3, destinationPath: '', backupName: '', pitrTarget: {time: ''}}\n")
+    entry = parse(text).cnpg["main"]
+    assert (entry.backups.target, entry.recovery.pitr_target.time) == (None, None)
+    assert not entry.backups.destination_path and not entry.recovery.destination_path

@@ -101,7 +101,24 @@ def _retention(raw) -> str:
 
 RETENTION = Custom(_retention, {"anyOf": [{"type": "string", "pattern": rules.RETENTION_PATTERN}, {"const": ""},
                                           {"type": "null"}]})
-TARGET_TIME = Custom(_optional(_by_rule(rules.target_time)), {"type": "string"})
+def _unset_if_empty(convert):
+    """TrueCharts' values default these keys to "" and its templates render them only
+    when non-empty: "" is unset, so its values carry over as written."""
+    return lambda raw: None if raw is None or raw == "" else convert(raw)
+
+
+def _choice(*choices: str):
+    def convert(raw) -> str:
+        if raw not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)} (got {raw!r})")
+        return raw
+
+    return convert
+
+
+TARGET_TIME = Custom(_unset_if_empty(_by_rule(rules.target_time)), {"type": "string"})
+BACKUP_TARGET = Custom(_unset_if_empty(_choice("primary", "prefer-standby")),
+                       {"anyOf": [{"enum": ["primary", "prefer-standby"]}, {"const": ""}, {"type": "null"}]})
 LSN = Custom(_optional(_by_rule(rules.lsn)), {"type": "string", "pattern": rules.LSN_PATTERN})
 XID = Custom(_optional(_by_rule(rules.xid, integers=True)),
              {"type": ["string", "integer"], "pattern": r"^[0-9]+$", "minimum": 0, "maximum": 4294967295})
@@ -254,7 +271,7 @@ class Backups(Located):
     server_name: Optional[str] = option(None, doc="serverName base (default: the Cluster name).")
     destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     retention_policy: Optional[str] = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is months); \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
-    target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs backups (CNPG default: prefer-standby).")
+    target: Optional[Literal["primary", "prefer-standby"]] = option(None, custom=BACKUP_TARGET, doc="Instance that runs backups (CNPG default: prefer-standby); \"\", TrueCharts' default, is unset.")
     jobs: int = option(2, minimum=1, doc="Parallel upload jobs for base backups.")
     compression: Optional[str] = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
     encryption: Optional[str] = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, aws:kms); default none.")
@@ -281,7 +298,7 @@ SYSTEM_ID = Custom(_optional(_system_id), {"type": ["string", "integer"], "patte
 class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
 
-    time: Optional[str] = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC.")
+    time: Optional[str] = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC. \"\", TrueCharts' default, is unset.")
     lsn: Optional[str] = option(None, custom=LSN, doc="Recover up to this WAL location, e.g. 0/3000060.")
     name: Optional[str] = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
     xid: Optional[str] = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
