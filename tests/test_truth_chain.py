@@ -3,7 +3,18 @@ with real PostgreSQL 15 and barman-cloud (tests/truth.py)."""
 
 from __future__ import annotations
 
-from truth import CLUSTER, codes, install, lineages, new_app, refused, render, restored, verdict, write_rows
+from truth import (
+    CLUSTER,
+    codes,
+    install,
+    lineages,
+    new_app,
+    refused,
+    render,
+    restored,
+    verdict,
+    write_rows,
+)
 
 from tests.helpers import run_cli
 

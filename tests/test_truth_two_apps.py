@@ -1,12 +1,9 @@
-"""Lineage truth (b) and (f): whose lineage it is (two databases on one serverName) and how
-the store is reached (a self-signed endpoint), judged and replayed for real (tests/truth.py)."""
+"""Lineage truth (b): two databases on one serverName — whose lineage it is, judged and replayed
+for real (tests/truth.py)."""
 
 from __future__ import annotations
 
-import pytest
-from realparts import ArchiveFailed
 from truth import (
-    CLUSTER,
     codes,
     install,
     lineages,
@@ -61,24 +58,3 @@ def test_two_apps_sharing_path_and_server_name_restore_each_others_data(cnpg, mo
     right = app_a.recovery(read="auto", write="auto", recovery={"systemID": a_system}, check=True)
     assert lineages(right) == ("main", "main-r3") and verdict(right)["verdict"] == "safe"
     assert restored(cnpg, right).rows() == [1, 2]
-
-
-# --------------------------------------------------------------------------- (f) a self-signed endpoint
-
-
-def test_self_signed_endpoint_works_with_the_rendered_ca_only(cnpg, tls_s3, tmp_path):
-    """moto over HTTPS with a certificate from the session's own CA. With the CA in the
-    overlay (``endpointCA``, rendered into a Secret and the store) every call works:
-    check, archive, backup, and a restore reading it. Without it, CNPG's first call
-    fails the TLS handshake and nothing is archived."""
-    app = new_app(tmp_path, tls_s3, endpoint_ca=tls_s3.tls.ca_pem)
-    first = install(cnpg, app.fresh(check=True))
-    cnpg.lose(first)
-    assert restored(cnpg, app.recovery(read="", write="1", check=True)).rows() == [1, 2]
-
-    app.endpoint_ca = None
-    unchecked = app.fresh(revision="9")
-    assert f"TLS verification failed for {tls_s3.endpoint_url}" in refused(unchecked)  # the check fails closed
-    untrusted = cnpg.install(unchecked.stream, CLUSTER)
-    with pytest.raises(ArchiveFailed, match="CERTIFICATE_VERIFY_FAILED"):
-        untrusted.archive()
