@@ -8,12 +8,12 @@ destinationPath, numbered as `renderer.lineage` names them (`<base>` is revision
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from renderer.errors import RenderError
 from renderer.find import Found
 from renderer.lineage import norm
-from renderer.live import LiveCluster
+from renderer.live import LiveCluster, Scheduled
 from renderer.objectstore import StoreState
 from renderer.records import record
 
@@ -28,6 +28,7 @@ class Facts:
     live: tuple[LiveCluster, ...] | None = None
     stores: Mapping[str, StoreState] | None = None  # by destinationPath without a trailing '/'
     allow_lineage_change: bool = False
+    scheduled: tuple[Scheduled, ...] | None = None  # live ScheduledBackups (verify only)
 
     def live_cluster(self, cluster: Found) -> LiveCluster | None:
         if self.live is None:
@@ -36,6 +37,12 @@ class Facts:
             raise RenderError(cluster.where, "has no namespace, so it cannot be matched with the live Clusters: "
                                              "pass --namespace")
         return next((c for c in self.live if (c.namespace, c.name) == (cluster.namespace, cluster.name)), None)
+
+    def live_scheduled(self, cluster: Found) -> tuple[Scheduled, ...] | None:
+        """The live ScheduledBackups of `cluster`; None when they were not read."""
+        if self.scheduled is None:
+            return None
+        return tuple(s for s in self.scheduled if (s.namespace, s.cluster) == (cluster.namespace, cluster.name))
 
     def store(self, destination_path: str) -> StoreState | None:
         return None if self.stores is None else self.stores.get(norm(destination_path))
