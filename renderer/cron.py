@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 
 from renderer.records import record
 
@@ -171,8 +170,12 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(0)
     if not terms or "".join(number + unit for number, unit in terms) != body:
         raise ValueError(f'time: invalid duration "{text}"')
-    nanoseconds = sum(Fraction(number) * _NANOSECONDS[unit] for number, unit in terms)
-    return sign * timedelta(microseconds=int(nanoseconds / 1000))
+    nanoseconds = 0
+    for number, unit in terms:
+        whole, _, fraction = number.partition(".")
+        scale = _NANOSECONDS[unit]
+        nanoseconds += int(whole or 0) * scale + (int(fraction) * scale // 10 ** len(fraction) if fraction else 0)
+    return sign * timedelta(microseconds=nanoseconds // 1000)
 
 
 def _parse_descriptor(spec: str) -> Schedule:
