@@ -142,6 +142,20 @@ def test_a_store_that_was_not_checked_is_said():
     assert (c.state, whats(c)) == (verify.NOT_CHECKED, [f"{DEST} was not checked: the chart's own store"])
 
 
+def test_the_plugin_engine_is_verified_alike_and_its_log_is_the_sidecars():
+    body = CRED + "cnpg:\n  main:\n    engine: plugin\n    backups: {enabled: true, credentials: s3}\n"
+    assert confirm(body, BACKED_UP, now=at(10)).state == verify.CONFIRMED
+    (no_wal, _) = confirm(body, now=at(10)).missing
+    assert "cnpg.io/instanceRole=primary -c plugin-barman-cloud`" in no_wal.look
+
+
+def test_credentials_without_a_secret_point_at_the_pods_identity():
+    body = ("credentials:\n  s3: {type: s3, bucket: bkt, inheritFromIAMRole: true}\n"
+            "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n")
+    (no_wal, _) = confirm(body, now=at(10)).missing
+    assert no_wal.look.endswith("the credentials in the pod's identity (inheritFromIAMRole)")
+
+
 # --------------------------------------------------------------------------- revision: auto
 
 

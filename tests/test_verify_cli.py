@@ -151,6 +151,18 @@ def test_wait_gives_up_when_the_time_is_up(tmp_path, moto_s3, bucket):
     assert result.stderr.decode().count("cnpg-render: waiting:") in (2, 3)
 
 
+def test_a_live_file_on_stdin_is_read_once_and_kept_for_every_check(tmp_path, moto_s3, bucket):
+    put(moto_s3, bucket, backed_up=False)
+    (tmp_path / "manifests.yaml").write_bytes(INPUT)
+    live = LIVE.replace("s3://bkt/", f"s3://{bucket}/").encode()
+    result = run_cli("verify", "--live", "-", "--wait", "2s", "--interval", "1s", "-o", "json", "-f",
+                     overlay(tmp_path, moto_s3, bucket), str(tmp_path / "manifests.yaml"), stdin=live)
+    assert result.returncode == 2 and result.stderr.decode().count("cnpg-render: waiting:") >= 2
+    (row,) = rows(result)  # the last check still knows the Cluster runs, and its archiver fails
+    assert row["live"]["running"] and row["live"]["continuousArchiving"]["status"] == "False"
+    assert row["scheduledBackups"][0]["lastScheduleTime"] == "2026-11-01T00:00:30+00:00"
+
+
 @pytest.mark.parametrize("args, where", [
     (["--wait", "10"], "'10' is not a duration: write it as 90s, 10m or 1h30m"),
     (["--max-wal-age", "-1m"], "'-1m' is negative"),
