@@ -219,8 +219,9 @@ def _running(plan: Plan, facts: Facts, live: LiveCluster | None, where: _Where) 
                         "deploy the render")]
     live_folder = folder(live.backup_destination_path or f"<ObjectStore {live.barman_object_name}>",
                          live.backup_server_name)
-    same_path = live.backup_destination_path is None or live_folder == where.folder
-    if same_path and live.backup_server_name == where.server_name:
+    same = (live_folder == where.folder) if live.backup_destination_path else (
+        live.backup_server_name == where.server_name)  # a plugin Cluster whose ObjectStore was not read
+    if same:
         return []
     return [Missing(f"the running Cluster writes to {live_folder}, not to {where.folder}",
                     "deploy the render, or see what it would change: `cnpg-render plan --live-kubectl`")]
@@ -306,10 +307,10 @@ def next_due(scheduled: Iterable[Scheduled], start: datetime, newest: BaseBackup
     candidates = []
     for s in scheduled:
         try:
-            schedule = None if s.suspend else cron.parse(s.schedule)
+            schedule = cron.parse(s.schedule)
         except cron.CronError:
-            schedule = None
-        if schedule is None:
+            continue
+        if s.suspend:
             continue
         if newest is not None:
             at = schedule.next(newest.begin_time or newest.end_time)
