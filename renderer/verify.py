@@ -23,7 +23,8 @@ the newest written lineage of its series):
   the running Cluster's `status.systemID`, agree.
 With live state also: the Cluster runs, writes where the render writes, and its
 `ContinuousArchiving` condition is not False (the silent failure: a Cluster that is
-Ready while every archive fails).
+Ready while every archive fails; the instance sets the condition after each archive
+attempt, cloudnative-pg `internal/cmd/manager/walarchive/cmd.go`).
 
 Every missing piece says where to look: the folder, the condition, `kubectl cnpg
 status`, the Secret the credentials come from, the Backups that failed."""
@@ -443,9 +444,22 @@ def table(rows: Sequence[dict]) -> str:
     out = [aligned(lines)]
     for r in rows:
         out += [f"{r['cluster']}: {m['what']}. Look at: {m['look']}" for m in r["missing"]]
-        out += [f"{r['cluster']}: {note}" for note in [r["writeLineage"]["chosen"], *r["notes"]]
+        out += [f"{r['cluster']}: {note}" for note in [r["writeLineage"]["chosen"], *r["notes"], *_operator(r)]
                 if note != "rendered"]
     return "\n".join(out)
+
+
+def _operator(r: dict) -> list[str]:
+    """What the operator reports beyond the condition: the in-tree backup times, and
+    each ScheduledBackup it has checked."""
+    out = [(f"ScheduledBackup {s['name']} ({s['schedule']}): last scheduled {s['lastScheduleTime'] or 'never'}, "
+            f"next {s['nextScheduleTime'] or '-'}") for s in r["scheduledBackups"] if s["lastCheckTime"]]
+    live = r["live"]
+    if not (live and live["running"]):
+        return out
+    return [(f"the operator reports lastSuccessfulBackup {live['lastSuccessfulBackup'] or '-'}, "
+             f"firstRecoverabilityPoint {live['firstRecoverabilityPoint'] or '-'}, systemID {live['systemID'] or '-'}"),
+            *out]
 
 
 def _archiving_cell(live: dict | None) -> str:

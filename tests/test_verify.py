@@ -196,6 +196,11 @@ def test_a_failing_archiver_is_not_confirmed_whatever_the_store_holds():
     assert (row["live"]["lastSuccessfulBackup"], row["live"]["firstRecoverabilityPoint"]) == (
         "2026-11-01T00:05:00+00:00", "2026-11-01T00:05:00+00:00")
     assert [s["lastScheduleTime"] for s in row["scheduledBackups"]] == ["2026-11-01T00:00:30+00:00"]
+    assert verify.table([row]).splitlines()[-2:] == [
+        (f"demo/{BASE}: the operator reports lastSuccessfulBackup 2026-11-01T00:05:00+00:00, firstRecoverabilityPoint "
+         f"2026-11-01T00:05:00+00:00, systemID {SYSTEM_A}"),
+        (f"demo/{BASE}: ScheduledBackup {BASE}-sched-backup-daily-backup (0 0 0 * * *): last scheduled "
+         "2026-11-01T00:00:30+00:00, next 2026-11-02T00:00:00+00:00")]
 
 
 def running_cluster(archiving: str = "True", **fields) -> LiveCluster:
