@@ -147,8 +147,9 @@ def test_wait_gives_up_when_the_time_is_up(tmp_path, moto_s3, bucket):
     put(moto_s3, bucket, backed_up=False)
     started = time.monotonic()
     result = verify("--wait", "2s", "--interval", "1s", "-f", overlay(tmp_path, moto_s3, bucket))
-    assert result.returncode == 2 and 2 <= time.monotonic() - started < 20
-    assert result.stderr.decode().count("cnpg-render: waiting:") in (2, 3)
+    assert result.returncode == 2 and 2 <= time.monotonic() - started < 30
+    lines = result.stderr.decode().splitlines()  # one per check but the last, which came at the deadline
+    assert lines and all(line.startswith("cnpg-render: waiting: 1 of 1 Clusters not confirmed yet") for line in lines)
 
 
 def test_a_live_file_on_stdin_is_read_once_and_kept_for_every_check(tmp_path, moto_s3, bucket):
@@ -157,7 +158,7 @@ def test_a_live_file_on_stdin_is_read_once_and_kept_for_every_check(tmp_path, mo
     live = LIVE.replace("s3://bkt/", f"s3://{bucket}/").encode()
     result = run_cli("verify", "--live", "-", "--wait", "2s", "--interval", "1s", "-o", "json", "-f",
                      overlay(tmp_path, moto_s3, bucket), str(tmp_path / "manifests.yaml"), stdin=live)
-    assert result.returncode == 2 and result.stderr.decode().count("cnpg-render: waiting:") >= 2
+    assert result.returncode == 2 and result.stderr.decode().count("cnpg-render: waiting:") >= 1  # two checks or more
     (row,) = rows(result)  # the last check still knows the Cluster runs, and its archiver fails
     assert row["live"]["running"] and row["live"]["continuousArchiving"]["status"] == "False"
     assert row["scheduledBackups"][0]["lastScheduleTime"] == "2026-11-01T00:00:30+00:00"
