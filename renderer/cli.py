@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 
 import click
 
@@ -17,6 +18,7 @@ from renderer.shell import (
     OVERLAY_ENV,
     RENDER_OPTIONS,
     overlay_paths,
+    prepare_bytes,
     read_inputs,
     render_stream,
     run_render,
@@ -137,32 +139,60 @@ namespace_option = click.option(*RENDER_OPTIONS["namespace"][0], "namespace", me
 
 def render_inputs(command):
     """The options and arguments every rendering command takes."""
-    for decorate in reversed((overlay_option, release_option, namespace_option)):
-        command = decorate(command)
-    return files_argument(command)
+    return files_argument(decorate(command, [overlay_option, release_option, namespace_option]))
 
 
-ca_bundle_option = click.option("--ca-bundle", metavar="FILE", help="CA bundle (PEM) for --check-store when the "
+ca_bundle_option = click.option("--ca-bundle", metavar="FILE", help="CA bundle (PEM) for the store check when the "
                                 "overlay's endpointCA names a Secret that only the cluster holds.")
+check_store_option = click.option("--check-store", is_flag=True, help="Read the object store (read-only): refuse a "
+                                  "recovery from a lineage without a completed base backup and backups into a lineage "
+                                  "holding WAL; resolve revision: auto.")
+# Where the live state comes from (renderer.gather), for every command that reads it.
+LIVE_OPTIONS = (
+    click.option("--live", metavar="FILE|-", help="Live Clusters as `kubectl get clusters.postgresql.cnpg.io -A "
+                 "-o yaml` prints them: a running Cluster keeps its lineage."),
+    click.option("--live-kubectl", is_flag=True, help="Read the live Clusters with kubectl (your kubeconfig)."),
+    click.option("--context", "kube_context", metavar="NAME", help="kube context for --live-kubectl."),
+)
+allow_lineage_change_option = click.option("--allow-lineage-change", is_flag=True, help="Let a running Cluster's "
+                                           "backup lineage change (warns: point-in-time recovery has a gap until the "
+                                           "next base backup).")
+
+
+def decorate(command, options):
+    """`command` with click `options` (decorators), the first listed first in --help."""
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def facts_options(command):
     """--check-store, --live, --live-kubectl, --context, --allow-lineage-change (renderer.gather)."""
-    options = [
-        click.option("--check-store", is_flag=True, help="Read the object store (read-only): refuse a recovery from "
-                     "a lineage without a completed base backup and backups into a lineage holding WAL; resolve "
-                     "revision: auto."),
-        click.option("--live", metavar="FILE|-", help="Live Clusters as `kubectl get clusters.postgresql.cnpg.io -A "
-                     "-o yaml` prints them: a running Cluster keeps its lineage."),
-        click.option("--live-kubectl", is_flag=True, help="Read the live Clusters with kubectl (your kubeconfig)."),
-        click.option("--context", "kube_context", metavar="NAME", help="kube context for --live-kubectl."),
-        click.option("--allow-lineage-change", is_flag=True, help="Let a running Cluster's backup lineage change "
-                     "(warns: point-in-time recovery has a gap until the next base backup)."),
-        ca_bundle_option,
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return decorate(command, [check_store_option, *LIVE_OPTIONS, allow_lineage_change_option, ca_bundle_option])
+
+
+def live_options(command):
+    """--live, --live-kubectl, --context and --ca-bundle: `verify` always reads the store."""
+    return decorate(command, [*LIVE_OPTIONS, ca_bundle_option])
+
+
+class Duration(click.ParamType):
+    """A duration as Go and kubectl write it (`90s`, `10m`, `1h30m`), not negative."""
+
+    name = "duration"
+
+    def convert(self, value, param, ctx) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        from renderer.cron import parse_duration
+
+        try:
+            parsed = parse_duration(str(value))
+        except ValueError:
+            self.fail(f"'{value}' is not a duration: write it as 90s, 10m or 1h30m", param, ctx)
+        if parsed < timedelta(0):
+            self.fail(f"'{value}' is negative", param, ctx)
+        return parsed
 
 
 @main.command(epilog=EPILOG)
@@ -236,6 +266,85 @@ def plan(overlays, release, namespace, output, exit_code, files, **facts):
         guard.emit(f"{table}\n" for table in tables)
     if exit_code:
         sys.exit(verdicts_exit(rows))
+
+
+@main.command()
+@render_inputs
+@click.option("--output", "-o", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--first-hours", is_flag=True, help="Accept WAL arriving without a base backup while the first one is "
+              "not due yet (says when it is due).")
+@click.option("--wait", type=Duration(), default="0s", metavar="DURATION", help="Check again every --interval until "
+              "every Cluster is confirmed or DURATION is up, e.g. 10m.")
+@click.option("--interval", type=Duration(), default="15s", show_default=True, metavar="DURATION",
+              help="How often --wait checks (1s to 5m).")
+@click.option("--max-wal-age", type=Duration(), default="10m", show_default=True, metavar="DURATION",
+              help="The newest archived WAL may be this old (CNPG archives at least every 5 minutes while "
+                   "something is written; an idle database archives nothing).")
+@click.option("--backup-grace", type=Duration(), default="1h", show_default=True, metavar="DURATION",
+              help="How long a base backup may run after its schedule started it.")
+@live_options
+def verify(overlays, release, namespace, output, first_hours, wait, interval, max_wal_age, backup_grace, files,
+           **live):
+    """After deploying: confirm that every Cluster with backups archives WAL and has a base backup.
+
+    Reads each Cluster's write lineage in the object store (read-only): the newest WAL and
+    its age, the newest completed base backup, the database's system id; with --live or
+    --live-kubectl also the Cluster's ContinuousArchiving condition and its
+    ScheduledBackups. Exits 0 when every Cluster is confirmed, 2 when one is not (the
+    table says what is missing and where to look), 3 when one could not be checked."""
+    import json
+
+    from renderer import verify as checks
+    from renderer.gather import FactOptions, check_options
+
+    if not timedelta(seconds=1) <= interval <= timedelta(minutes=5):
+        raise RenderError("--interval", "must be between 1s and 5m")
+    options = FactOptions(check_store=True, scheduled=True, **live)
+    check_options(options, files)
+    prepared = prepare_bytes(overlays, release, namespace, read_inputs(files))
+    confirmations, now = _verify_until(prepared, options, checks.Policy(max_wal_age, backup_grace, first_hours), wait,
+                                       interval)
+    rows = [checks.row(c, now) for c in confirmations]
+    if not rows:
+        guard.say("warning", "no Cluster with backups in the input: nothing to verify")
+    guard.emit([json.dumps(rows, indent=2) if output == "json" else checks.table(rows), "\n"])
+    sys.exit(checks.exit_code(confirmations))
+
+
+def _verify_until(prepared, options, policy, wait: timedelta, interval: timedelta):
+    """(Confirmations, when) of the last check: checks until every Cluster is confirmed,
+    one cannot be checked, or `wait` is up. A live file is a snapshot, read once (it may
+    be stdin); kubectl and the store are read again on every check."""
+    import dataclasses
+    import time
+    from datetime import UTC, datetime
+
+    from renderer import verify as checks
+    from renderer.gather import gather
+    from renderer.records import replace
+    from renderer.render import cnpg_documents, finish
+
+    deadline, snapshot, scheduled = time.monotonic() + wait.total_seconds(), None, None
+    while True:
+        facts = gather(prepared.planned.plans, options, prepared.secret)
+        if options.live is not None:
+            snapshot = snapshot or (facts.live, facts.scheduled)
+            options = dataclasses.replace(options, live=None)
+        facts = replace(facts, live=snapshot[0], scheduled=snapshot[1]) if snapshot else facts
+        now = datetime.now(UTC)
+        rendered = finish(prepared, facts, collect=True)
+        if scheduled is None:  # the rendered ScheduledBackups do not depend on the facts
+            scheduled = checks.scheduled_in((o for _, o in cnpg_documents(rendered.output.getvalue())),
+                                            prepared.planned.namespace)
+        confirmations = [checks.confirm(p, facts, scheduled, policy, now) for p, _ in rendered.result.clusters
+                         if p.backup is not None]
+        remaining = deadline - time.monotonic()
+        if checks.exit_code(confirmations) != checks.EXIT_NOT_CONFIRMED or remaining <= 0:
+            return confirmations, now
+        pending = [c for c in confirmations if c.state == checks.NOT_CONFIRMED]
+        guard.say("waiting", f"{len(pending)} of {len(confirmations)} Clusters not confirmed yet ({pending[0].cluster}: "
+                             f"{pending[0].missing[0].what}); checking again in {checks.duration(interval)}")
+        time.sleep(min(interval.total_seconds(), remaining))
 
 
 @main.command()

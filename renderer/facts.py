@@ -8,12 +8,12 @@ destinationPath, numbered as `renderer.lineage` names them (`<base>` is revision
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from renderer.errors import RenderError
 from renderer.find import Found
 from renderer.lineage import Plan, norm
-from renderer.live import LiveCluster
+from renderer.live import LiveCluster, Scheduled
 from renderer.objectstore import StoreState
 from renderer.records import record
 
@@ -28,6 +28,7 @@ class Facts:
     live: tuple[LiveCluster, ...] | None = None
     stores: Mapping[str, StoreState] | None = None  # by destinationPath without a trailing '/'
     allow_lineage_change: bool = False
+    scheduled: tuple[Scheduled, ...] | None = None  # live ScheduledBackups (verify only)
 
     def live_cluster(self, cluster: Found) -> LiveCluster | None:
         if self.live is None:
@@ -53,6 +54,12 @@ class Facts:
             return None, ""
         live = self.live_named(old.namespace, old.cluster)
         return (int(live.system_id), f"the status.systemID of {old.id}") if live and live.system_id else (None, "")
+
+    def live_scheduled(self, cluster: Found) -> tuple[Scheduled, ...] | None:
+        """The live ScheduledBackups of `cluster`; None when they were not read."""
+        if self.scheduled is None:
+            return None
+        return tuple(s for s in self.scheduled if (s.namespace, s.cluster) == (cluster.namespace, cluster.name))
 
     def store(self, destination_path: str) -> StoreState | None:
         return None if self.stores is None else self.stores.get(norm(destination_path))

@@ -1,5 +1,6 @@
-"""Gather: the edge that reads facts — the live Clusters (a file, stdin or kubectl) and
-the object stores the plans read from and write to. The only I/O of a render: it reads
+"""Gather: the edge that reads facts — the live Clusters (a file, stdin or kubectl; for
+`verify` their ScheduledBackups too) and the object stores the plans read from and
+write to. The only I/O of a render: it reads
 exactly the sides the Plans name (each destinationPath once, read-only), hands the
 result to the pure stages as `renderer.facts.Facts`, and never decides anything itself.
 A provider's SDK is imported only when a store of that provider is listed."""
@@ -12,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from renderer import live
 from renderer.errors import RenderError
 from renderer.facts import Facts
 from renderer.lineage import Plan, Side, norm
@@ -32,6 +34,7 @@ class FactOptions:
     kube_context: str | None = None
     allow_lineage_change: bool = False
     ca_bundle: str | None = None  # for an endpointCA Secret only the cluster holds
+    scheduled: bool = False  # also the live ScheduledBackups (verify; a render never reads them)
 
     @property
     def any(self) -> bool:
@@ -53,21 +56,22 @@ def check_options(options: FactOptions, files: tuple[str, ...]) -> None:
         raise RenderError("--ca-bundle", "is the CA for --check-store, which was not given")
 
 
-def read_live(options: FactOptions):
-    """The live Clusters, or None when no live state was asked for."""
-    from renderer import live
-
+def read_live(options: FactOptions) -> tuple[tuple[live.LiveCluster, ...] | None, tuple[live.Scheduled, ...] | None]:
+    """The live Clusters and, when `options.scheduled` asks, the live ScheduledBackups;
+    None for what was not asked for. A live file is read once (it may be stdin) and
+    holds ScheduledBackups only if it was written with them: none there means unknown."""
     try:
         if options.live_kubectl:
-            return tuple(live.read_kubectl(options.kube_context))
+            clusters = tuple(live.read_kubectl(options.kube_context))
+            return clusters, tuple(live.read_kubectl_scheduled(options.kube_context)) if options.scheduled else None
         if options.live is None:
-            return None
+            return None, None
         if options.live == "-":
             text = sys.stdin.read()
         else:
             with open(options.live, encoding="utf-8") as handle:
                 text = handle.read()
-        return tuple(live.parse_live(text))
+        return tuple(live.parse_live(text)), (tuple(live.parse_scheduled(text)) or None) if options.scheduled else None
     except live.LiveReadError as exc:
         raise RenderError("--live-kubectl" if options.live_kubectl else f"--live {options.live}", str(exc)) from None
     except OSError as exc:
@@ -120,8 +124,6 @@ class CaSource:
         return path
 
     def _kubectl(self, namespace: str | None, name: str, key: str) -> str:
-        from renderer import live
-
         try:
             return live.read_secret_key(namespace, name, key, self.options.kube_context)
         except live.LiveReadError as exc:
@@ -161,4 +163,5 @@ def _inspect(plan: Plan, side: Side, bases: set[str], cas: CaSource) -> StoreSta
 def gather(plans: list[Plan], options: FactOptions, lookup: SecretLookup | None = None) -> Facts:
     """The facts the options ask for, about the sides the plans name."""
     stores = inspect_stores(plans, options, lookup) if options.check_store else None
-    return Facts(live=read_live(options), stores=stores, allow_lineage_change=options.allow_lineage_change)
+    clusters, scheduled = read_live(options)
+    return Facts(live=clusters, stores=stores, allow_lineage_change=options.allow_lineage_change, scheduled=scheduled)

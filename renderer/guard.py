@@ -6,7 +6,9 @@ goes wrong inside becomes
 
 on one line of stderr (control characters escaped, secrets masked), nothing more on
 stdout, the last-error file updated (Helm 4 hides our stderr) and the command's
-failure exit code (1; `diff` uses 2, as diff(1) does). That covers our own errors, a
+failure exit code (1; `diff` uses 2, as diff(1) does). Findings are not failures:
+`plan --exit-code` and `verify` print their table and exit 2 (refused, not confirmed)
+or 3 (something not checked) themselves, after success. That covers our own errors, a
 closed stdout (`| head`), a full disk, Ctrl-C and our bugs, which are reported by type
 and place, never by message: a library's message can quote a value we read.
 

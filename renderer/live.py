@@ -3,27 +3,71 @@
 Why: the renderer decides a Cluster's next lineage (``serverName = base-r<revision>``).
 Comparing that with what the running Cluster writes to today tells whether a render
 would move the archive (expected after a restore) or silently point a running
-Cluster at another folder (a mistake worth flagging).
+Cluster at another folder (a mistake worth flagging). `verify` also reads what the
+operator reports: the Cluster's ``ContinuousArchiving`` condition and backup times,
+and each ScheduledBackup's schedule and status.
 
-The parse is pure (text in, LiveCluster out); :func:`read_kubectl` only adds the
-subprocess call.
+The parse is pure (text in, LiveCluster / Scheduled out); :func:`read_kubectl` and
+:func:`read_kubectl_scheduled` only add the subprocess call.
 """
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
+from datetime import UTC, datetime
 
 from renderer.cnpg.meta import API_GROUP, PLUGIN_API_GROUP, PLUGIN_NAME
 
 CLUSTER_KIND = (API_GROUP, "Cluster")
+SCHEDULED_KIND = (API_GROUP, "ScheduledBackup")
+ARCHIVING = "ContinuousArchiving"  # the condition the instance sets after each archive attempt
 OBJECTSTORE_KIND = (PLUGIN_API_GROUP, "ObjectStore")
 KUBECTL_TIMEOUT = 60
 
 
 class LiveReadError(Exception):
     """kubectl is missing or failed, or its output is not Kubernetes YAML (one line)."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One entry of a status' ``conditions`` (a metav1.Condition)."""
+
+    type: str
+    status: str  # "True", "False" or "Unknown"
+    reason: str = ""
+    message: str = ""
+    since: datetime | None = None  # lastTransitionTime
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What the operator reports about a Cluster's archive. The backup times are
+    in-tree only: CNPG deprecated them and the barman-cloud plugin does not set them."""
+
+    archiving: Condition | None = None  # ContinuousArchiving
+    last_successful_backup: datetime | None = None
+    last_failed_backup: datetime | None = None
+    first_recoverability_point: datetime | None = None
+    phase: str | None = None
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A ScheduledBackup, rendered or live: its schedule, and (live only) when the
+    operator last checked it, last created a Backup from it and will next."""
+
+    namespace: str | None
+    name: str
+    cluster: str
+    schedule: str
+    immediate: bool = False
+    suspend: bool = False
+    last_check: datetime | None = None
+    last_schedule: datetime | None = None
+    next_schedule: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +91,7 @@ class LiveCluster:
     recovery_destination_path: str | None = None
     recovery_server_name: str | None = None
     system_id: str | None = None  # status.systemID: the PostgreSQL system it runs
+    status: ClusterStatus = ClusterStatus()
 
 
 def _group(api_version: str) -> str:
@@ -76,9 +121,47 @@ def iter_objects(text: str) -> Iterable[dict]:
         yield doc
 
 
-def _meta(obj: dict) -> tuple[str, str]:
+def _meta(obj: dict, namespace: str | None = "default") -> tuple[str | None, str]:
+    """(namespace, name); a live object without a namespace is in ``default``."""
     meta = obj.get("metadata") or {}
-    return str(meta.get("namespace") or "default"), str(meta.get("name") or "")
+    return (str(meta["namespace"]) if meta.get("namespace") else namespace), str(meta.get("name") or "")
+
+
+def _time(value: object) -> datetime | None:
+    """An RFC 3339 time as the API server writes it; None when absent or unreadable."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:
+        parsed = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _condition(status: dict, kind: str) -> Condition | None:
+    for item in status.get("conditions") or []:
+        if isinstance(item, dict) and item.get("type") == kind:
+            return Condition(kind, str(item.get("status") or "Unknown"), str(item.get("reason") or ""),
+                             str(item.get("message") or ""), _time(item.get("lastTransitionTime")))
+    return None
+
+
+def cluster_status(status: dict) -> ClusterStatus:
+    """The archive-related part of a Cluster's ``status``."""
+    return ClusterStatus(_condition(status, ARCHIVING), _time(status.get("lastSuccessfulBackup")),
+                         _time(status.get("lastFailedBackup")), _time(status.get("firstRecoverabilityPoint")),
+                         str(status["phase"]) if status.get("phase") else None)
+
+
+def scheduled_from_object(obj: dict, namespace: str | None = "default") -> Scheduled:
+    """A ScheduledBackup object as `verify` reads it (``namespace``: where one without
+    a namespace lives)."""
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    cluster = spec.get("cluster") if isinstance(spec.get("cluster"), dict) else {}
+    return Scheduled(*_meta(obj, namespace), str(cluster.get("name") or ""), str(spec.get("schedule") or ""),
+                     spec.get("immediate") is True, spec.get("suspend") is True, _time(status.get("lastCheckTime")),
+                     _time(status.get("lastScheduleTime")), _time(status.get("nextScheduleTime")))
 
 
 def object_store_paths(objects: Iterable[dict]) -> dict[tuple[str, str], str]:
@@ -135,6 +218,7 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     recovered = dict(zip(("recovery_destination_path", "recovery_server_name"), recovery_source(obj, stores)))
     status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
     recovered["system_id"] = str(status["systemID"]) if status.get("systemID") else None
+    recovered["status"] = cluster_status(status)
     store = (spec.get("backup") or {}).get("barmanObjectStore")
     if isinstance(store, dict):
         return LiveCluster(namespace, name, store.get("destinationPath"), store.get("serverName") or name,
@@ -155,6 +239,11 @@ def parse_live(text: str) -> list[LiveCluster]:
     objects = list(iter_objects(text))
     stores = object_store_paths(objects)
     return [cluster_from_object(o, stores) for o in objects if _kind_of(o) == CLUSTER_KIND]
+
+
+def parse_scheduled(text: str) -> list[Scheduled]:
+    """All ScheduledBackups in ``text`` (kubectl YAML). Other kinds are ignored."""
+    return [scheduled_from_object(o) for o in iter_objects(text) if _kind_of(o) == SCHEDULED_KIND]
 
 
 def _kubectl_get(resource: str, context: str | None, kubectl: str) -> str:
@@ -192,6 +281,11 @@ def read_kubectl(context: str | None = None, kubectl: str = "kubectl") -> list[L
         stores_text = _kubectl_get("objectstores.barmancloud.cnpg.io", context, kubectl)
         clusters = parse_live(text + "\n---\n" + stores_text)
     return clusters
+
+
+def read_kubectl_scheduled(context: str | None = None, kubectl: str = "kubectl") -> list[Scheduled]:
+    """Every ScheduledBackup of the current (or given) kube context (`verify` only)."""
+    return parse_scheduled(_kubectl_get("scheduledbackups.postgresql.cnpg.io", context, kubectl))
 
 
 def read_secret_key(namespace: str | None, name: str, key: str, context: str | None = None,

@@ -167,8 +167,7 @@ def plan_table(rows: list[dict]) -> str:
         f"{_rev(row['recoveryRevision'])}/{_rev(row['backupRevision'])}",
         ", ".join(row["schedules"]) or "-", "; ".join(row["warnings"]) or "-",
     ] for row in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table)
+    return aligned(table)
 
 
 def facts_table(rows: list[dict]) -> str:
@@ -185,12 +184,17 @@ def facts_table(rows: list[dict]) -> str:
                       f"{point['serverName']} {point['time'] or point['lsn']}" if point else "-",
                       f"{_rev(suggested['recoveryRevision'])}/{_rev(suggested['backupRevision'])}",
                       "; ".join(_lineage(lin) for lin in facts["lineagesFound"]) or "-"])
-    widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table]
+    lines = [aligned(table)]
     for row in rows:
         for problem in (row.get("facts") or {}).get("problems", []):
             lines.append(f"{row['cluster']}: {problem['what']}. {problem['fix']}")
     return "\n".join(lines)
+
+
+def aligned(table: list[list[str]]) -> str:
+    """Rows of cells in columns two spaces apart; the last column is not padded."""
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1] for r in table)
 
 
 def _lineage(lin: dict) -> str:

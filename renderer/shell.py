@@ -82,16 +82,22 @@ def _read_into(out: bytearray, handle) -> None:
             out += block
 
 
+def prepare_bytes(overlays, release, namespace, buf):
+    """The overlay loaded and `buf` split and planned (`renderer.render.prepare`)."""
+    from renderer import overlay as overlay_model
+    from renderer.render import prepare
+    from renderer.transform import Context
+
+    return prepare(buf, overlay_model.load(overlay_paths(overlays)), Context(release=release, namespace=namespace))
+
+
 def render_bytes(overlays, release, namespace, buf, options=None, collect=False):
     """Shared by every command that renders: the Rendered result of `buf`; store and
     live state are read only when `options` (FactOptions) ask for them. Failures
     propagate to the guard (`renderer.guard`), which prints them."""
-    from renderer import overlay as overlay_model
-    from renderer.render import finish, prepare
-    from renderer.transform import Context
+    from renderer.render import finish
 
-    loaded = overlay_model.load(overlay_paths(overlays))
-    prepared = prepare(buf, loaded, Context(release=release, namespace=namespace))
+    prepared = prepare_bytes(overlays, release, namespace, buf)
     if options is None:
         return finish(prepared)
     from renderer.gather import gather

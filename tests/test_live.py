@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import shutil
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from renderer.live import LiveCluster, LiveReadError, parse_live, read_kubectl
+from renderer.live import (
+    ClusterStatus,
+    Condition,
+    LiveCluster,
+    LiveReadError,
+    Scheduled,
+    parse_live,
+    parse_scheduled,
+    read_kubectl,
+    read_kubectl_scheduled,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "live"
 CLUSTERS = (FIXTURES / "clusters-list.yaml").read_text()
 STORES = (FIXTURES / "objectstores-list.yaml").read_text()
+VERIFY = (FIXTURES / "verify-clusters.yaml").read_text()  # a failing archiver and its ScheduledBackup
 
 
 def _by_name(clusters: list[LiveCluster]) -> dict[str, LiveCluster]:
@@ -137,3 +149,49 @@ def test_real_kubectl_unknown_context(tmp_path, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "config"))
     with pytest.raises(LiveReadError, match=r"failed \(rc=1\): .*context.*nope"):
         read_kubectl("nope")
+
+
+# --------------------------------------------------------------------------- what verify reads
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_the_archiving_condition_and_backup_times_are_read_from_status():
+    (cluster,) = parse_live(VERIFY)
+    assert cluster.status == ClusterStatus(
+        archiving=Condition("ContinuousArchiving", "False", "ContinuousArchivingFailing",
+                            "unexpected failure invoking barman-cloud-wal-archive: exit status 4",
+                            _utc("2026-11-01T00:30:00")),
+        last_successful_backup=_utc("2026-11-01T00:05:00"), first_recoverability_point=_utc("2026-11-01T00:05:00"),
+        phase="Cluster in healthy state")
+    assert cluster.system_id == "7312000000000000001"
+
+
+def test_a_cluster_without_status_has_an_empty_one():
+    assert _by_name(parse_live(CLUSTERS))["dev/scratch"].status == ClusterStatus()
+    # healthy, but the instance has not reported on archiving yet: no condition
+    assert _by_name(parse_live(CLUSTERS))["shop/orders"].status == ClusterStatus(phase="Cluster in healthy state")
+
+
+def test_unreadable_status_times_are_unknown_not_an_error():
+    text = VERIFY.replace('lastSuccessfulBackup: "2026-11-01T00:05:00Z"', "lastSuccessfulBackup: yesterday")
+    assert parse_live(text)[0].status.last_successful_backup is None
+
+
+def test_scheduled_backups_are_read_with_their_status():
+    daily, weekly = parse_scheduled(VERIFY)
+    assert daily == Scheduled("demo", "demo-cnpg-main-sched-backup-daily-backup", "demo-cnpg-main", "0 0 0 * * *",
+                              immediate=True, suspend=False, last_check=_utc("2026-11-01T00:00:30"),
+                              last_schedule=_utc("2026-11-01T00:00:30"), next_schedule=_utc("2026-11-02T00:00:00"))
+    assert weekly == Scheduled("default", "weekly", "other", "@weekly", suspend=True)  # kubectl's default namespace
+    assert parse_scheduled(CLUSTERS) == []
+
+
+def test_read_kubectl_scheduled_asks_for_scheduled_backups(tmp_path):
+    (tmp_path / "list.yaml").write_text(VERIFY)
+    kubectl = _fake_kubectl(tmp_path, f'echo "$@" >> {tmp_path}/calls; cat {tmp_path}/list.yaml\n')
+    assert [s.name for s in read_kubectl_scheduled("prod", kubectl=kubectl)] == [
+        "demo-cnpg-main-sched-backup-daily-backup", "weekly"]
+    assert (tmp_path / "calls").read_text() == "get scheduledbackups.postgresql.cnpg.io -A -o yaml --context prod\n"

@@ -15,44 +15,25 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 from cnpg_cluster import Cnpg, Instance
 from cnpg_player import plan_cluster
-from emulators import ACCOUNT, Azurite, GcsEmulator
+from emulators import Azurite, GcsEmulator
 from realparts import run_barman
 from truth import (
     CLUSTER,
-    MANIFESTS,
     App,
+    AzureApp,
+    GoogleApp,
     Render,
     codes,
+    emulated_manifests,
     install,
     lineages,
     refused,
     restored,
     verdict,
 )
-
-
-@dataclass
-class AzureApp(App):
-    """An App whose store is a container of Azurite, reached with a connection string."""
-
-    azurite: Azurite | None = None
-
-    def credential(self) -> dict:
-        return {"type": "azure", "storageAccount": ACCOUNT, "container": self.bucket,
-                "connectionString": self.azurite.connection_string}
-
-
-@dataclass
-class GoogleApp(App):
-    """An App whose store is a bucket of the GCS emulator, with GKE's credentials."""
-
-    def credential(self) -> dict:
-        return {"type": "google", "bucket": self.bucket, "gkeEnvironment": True}
 
 
 def barman_backups(step, name: str = CLUSTER) -> list[dict]:
@@ -98,14 +79,6 @@ def test_azure_restore_with_auto_keeps_every_row(cnpg: Cnpg, azurite: Azurite, t
     assert "'Expected empty archive'" in refused(reuse)
     outcome = cnpg.restore(reuse.stream, CLUSTER)
     assert outcome.step == "check-wal-archive" and "Expected empty archive" in outcome.error, outcome
-
-
-def emulated_manifests(tmp_path: Path, gcs: GcsEmulator) -> Path:
-    """cluster-main.yaml with ``STORAGE_EMULATOR_HOST`` in the Cluster's spec.env."""
-    path = tmp_path / "cluster-gcs.yaml"
-    path.write_text(MANIFESTS.read_text().replace(
-        "  instances: 1\n", f"  instances: 1\n  env:\n    - name: STORAGE_EMULATOR_HOST\n      value: {gcs.endpoint}\n"))
-    return path
 
 
 def test_google_restore_with_auto_keeps_every_row(cnpg: Cnpg, gcs: GcsEmulator, tmp_path, monkeypatch):

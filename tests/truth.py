@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 from cnpg_cluster import Cnpg, Instance
+from emulators import ACCOUNT, Azurite, GcsEmulator
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, MotoS3
 
 from tests.helpers import FIXTURES, by_kind, documents, run_cli
@@ -127,6 +128,33 @@ class App:
         if check is None:  # only the overlay: the test asks the CLI itself
             return Render(("-f", str(path), str(self.manifests)), b"")
         return render(path, manifests=self.manifests, check=check)
+
+
+@dataclass
+class AzureApp(App):
+    """An App whose store is a container of Azurite, reached with a connection string."""
+
+    azurite: Azurite | None = None
+
+    def credential(self) -> dict:
+        return {"type": "azure", "storageAccount": ACCOUNT, "container": self.bucket,
+                "connectionString": self.azurite.connection_string}
+
+
+@dataclass
+class GoogleApp(App):
+    """An App whose store is a bucket of the GCS emulator, with GKE's credentials."""
+
+    def credential(self) -> dict:
+        return {"type": "google", "bucket": self.bucket, "gkeEnvironment": True}
+
+
+def emulated_manifests(tmp_path: Path, gcs: GcsEmulator) -> Path:
+    """cluster-main.yaml with ``STORAGE_EMULATOR_HOST`` in the Cluster's spec.env."""
+    path = tmp_path / "cluster-gcs.yaml"
+    path.write_text(MANIFESTS.read_text().replace(
+        "  instances: 1\n", f"  instances: 1\n  env:\n    - name: STORAGE_EMULATOR_HOST\n      value: {gcs.endpoint}\n"))
+    return path
 
 
 def new_bucket(s3: MotoS3) -> str:
