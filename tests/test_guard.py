@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from renderer import guard, lasterror
@@ -235,6 +235,7 @@ def test_a_name_cannot_forge_lines(tmp_path, name):
 @given(st.text(st.characters(categories=["Cc", "Cf", "Zl", "Zp", "Lu", "Ll", "Nd"]), min_size=1, max_size=12))
 def test_warnings_and_errors_stay_one_line_whatever_the_name(tmp_path, name):
     """In-process, generated names: every line on stderr starts as one of ours."""
+    assume(name != "main")  # the input's Cluster is demo-cnpg-main: that entry renders
     overlay = tmp_path / "o.yaml"
     import json
 
