@@ -242,3 +242,29 @@ def _int(text: str) -> int:
     if value < 0:
         raise CronError(f"Negative number ({value}) not allowed: {text}")
     return value
+
+
+def longest_gap(specs: list[str], start: datetime, horizon: timedelta = timedelta(days=1500),
+                steps: int = 2_000) -> timedelta | None:
+    """The longest time between two consecutive activations of any of `specs` (a backup
+    is taken at each), looked for over `horizon` from `start` and at most `steps`
+    activations; None when fewer than two come. Four years of horizon hold a leap year
+    for `@yearly`; schedules repeat, so a frequent one has shown its gaps long before
+    `steps`."""
+    import heapq
+
+    schedules = [parse(spec) for spec in specs]
+    pending = [(t, i) for i, s in enumerate(schedules) if (t := s.next(start)) is not None]
+    heapq.heapify(pending)
+    end, last, longest = start + horizon, None, None
+    for _ in range(steps):
+        if not pending or pending[0][0] > end:
+            break
+        t, i = heapq.heappop(pending)
+        if last is not None and t > last:
+            longest = max(longest or timedelta(0), t - last)
+        last = t
+        following = schedules[i].next(t)
+        if following is not None:
+            heapq.heappush(pending, (following, i))
+    return longest

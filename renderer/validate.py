@@ -261,6 +261,8 @@ def _to_json_schema(node: dict) -> dict:
             out[key] = _to_json_schema(value)
         elif key in ("allOf", "anyOf", "oneOf"):
             out[key] = [_to_json_schema(sub) for sub in value]
+        elif key == "pattern" and isinstance(value, str):
+            out[key] = python_pattern(value)
         elif key != "nullable" and not key.startswith("x-kubernetes-"):
             out[key] = value
     if node.get("x-kubernetes-int-or-string"):
@@ -272,6 +274,20 @@ def _to_json_schema(node: dict) -> dict:
             and not node.get("x-kubernetes-preserve-unknown-fields")):
         out["additionalProperties"] = False
     return out
+
+
+_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
+
+
+def python_pattern(pattern: str) -> str:
+    """A CRD pattern (Go's RE2) as Python's `re` reads it: RE2 takes an inline flag group
+    such as `(?i)` anywhere and applies it from there on (kube-prometheus-stack writes
+    `^(?i)(abort|warn)?$`), Python only at the very start. A top-level flag group after a
+    `^` means the same at the start."""
+    found = _INLINE_FLAGS.search(pattern)
+    if found is None or found.start() == 0 or pattern[:found.start()] != "^":
+        return pattern
+    return f"(?{found.group(1).replace('U', '')})^{pattern[found.end():]}"
 
 
 def _admit_null(schema: dict) -> None:

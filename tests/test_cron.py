@@ -170,3 +170,22 @@ def test_durations_read_as_go_reads_them(text, seconds):
 def test_durations_go_refuses(text):
     with pytest.raises(ValueError, match="invalid duration"):
         cron.parse_duration(text)
+
+
+@pytest.mark.parametrize("specs,hours", [(["0 0 0 * * *"], 24), (["@weekly"], 7 * 24), (["@every 90m"], 1.5),
+                                         (["0 0 0 * * *", "0 0 6 * * *"], 18), (["0 0 0 1 * *"], 31 * 24),
+                                         (["@yearly"], 366 * 24)])
+def test_longest_gap_between_activations(specs, hours):
+    from datetime import UTC, datetime, timedelta
+
+    from renderer import cron
+
+    assert cron.longest_gap(specs, datetime(2026, 1, 1, tzinfo=UTC)) == timedelta(hours=hours)
+
+
+def test_a_schedule_that_never_fires_twice_has_no_gap():
+    from datetime import UTC, datetime
+
+    from renderer import cron
+
+    assert cron.longest_gap(["0 0 0 30 2 *"], datetime(2026, 1, 1, tzinfo=UTC)) is None

@@ -664,3 +664,11 @@ def test_plugin_method_needs_plugin_configuration_in_a_backup(schemas):
     assert fields(check(backup, schemas)) == {"spec.pluginConfiguration.name"}
     backup["spec"]["pluginConfiguration"] = {"name": "barman-cloud.cloudnative-pg.io"}
     assert check(backup, schemas) == []
+
+
+@pytest.mark.parametrize("go,python", [("^(?i)(abort|warn)?$", "(?i)^(abort|warn)?$"), ("^[a-z]+$", "^[a-z]+$"),
+                                       ("(?i)^x$", "(?i)^x$"), ("^a(?i)b$", "^a(?i)b$")])
+def test_go_inline_flags_are_read_as_re2_reads_them(go, python):
+    """kube-prometheus-stack's PrometheusRule CRD writes `^(?i)(abort|warn)?$`, which
+    Python refuses; only a flag group right after `^` is moved (it means the same there)."""
+    assert validate.python_pattern(go) == python

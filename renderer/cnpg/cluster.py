@@ -43,6 +43,12 @@ def _add_requests(plan: Plan, edit: ClusterEdit) -> None:
     notice = scheduled.hibernation_notice(plan)
     if notice is not None:
         edit.notices.append(notice)
+    if plan.entry.backups.alerts.enabled:
+        from renderer.cnpg import alerts  # opt-in: the schedule arithmetic stays off the plain render
+
+        rule, notices = alerts.prometheus_rule(plan)
+        edit.after.extend([rule] if rule else [])
+        edit.notices.extend(notices)
 
 
 def _add_recovery(plan: Plan, edit: ClusterEdit) -> None:

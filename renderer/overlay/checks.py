@@ -24,6 +24,9 @@ def check(overlay: Overlay) -> None:
 
 
 def _check_entry(entry: Entry, overlay: Overlay) -> None:
+    if entry.backups.alerts.enabled and not entry.backups.enabled:
+        raise RenderError(entry.backups.alerts.where("enabled"), "alerts watch the archive backups.enabled writes: "
+                                                                "enable backups too, or leave alerts out")
     if entry.backups.enabled:
         if entry.backups.credentials or entry.backups.volume_snapshot is None:
             _check_reference(entry.backups.credentials, entry.backups.where("credentials"), overlay,

@@ -261,6 +261,31 @@ class VolumeSnapshot(Located):
     origins: dict = origins_field()
 
 
+def _prometheus_duration(raw) -> str:
+    """A Prometheus duration (`15m`, `1h30m`), as a PrometheusRule's `for` takes it."""
+    from renderer.cnpg import alerts
+
+    if not isinstance(raw, str) or alerts.seconds(raw) is None:
+        raise ValueError("must be a Prometheus duration such as 15m, 1h or 1h30m (units y, w, d, h, m, s, ms)")
+    return raw
+
+
+PROMETHEUS_DURATION = Custom(_prometheus_duration, {"type": "string", "pattern": "^([0-9]+(y|w|d|h|m|s|ms))+$"})
+
+
+@record
+class Alerts(Located):
+    """`backups.alerts`: a PrometheusRule (monitoring.coreos.com/v1) per Cluster, alerting
+    when its archive stops being written — the check users otherwise make by hand, and
+    learn about at restore time when they don't."""
+
+    enabled: bool = option(False, doc="Add the PrometheusRule <cluster>-backup-alerts: WAL archiving failing or stalled, the last base backup older than the schedules allow, the metrics these need missing. Needs CNPG's metrics scraped (spec.monitoring.enablePodMonitor, or your own PodMonitor).")
+    labels: dict[str, str] = option(default_factory=dict, doc="Labels on the PrometheusRule, e.g. release: kube-prometheus-stack for the Prometheus ruleSelector that picks it up.")
+    wal_stalled_for: str = option("15m", custom=PROMETHEUS_DURATION, doc="How long WAL may wait in pg_wal/archive_status before CNPGBackupWalArchivingStalled fires.")
+    backup_grace: str = option("1h", custom=PROMETHEUS_DURATION, doc="How much later than its schedules allow the last base backup may be before CNPGBackupTooOld fires.")
+    origins: dict = origins_field()
+
+
 @record
 class Backups(Located):
     """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
@@ -280,6 +305,7 @@ class Backups(Located):
     scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules, doc="One ScheduledBackup per entry; replaces the default list (for every entry, main or not).")
     manual_backups: list[ManualBackup] = option(default_factory=list, doc="One Backup object per entry, e.g. before an upgrade.")
     volume_snapshot: Optional[VolumeSnapshot] = option(None, doc="Base backups as VolumeSnapshots (scheduledBackups[].method: volumeSnapshot).")
+    alerts: Alerts = option(default_factory=Alerts, doc="Opt-in alerts when the archive stops being written (a PrometheusRule).")
     origins: dict = origins_field()
 
 
