@@ -251,7 +251,8 @@ def plan(overlays, release, namespace, output, exit_code, files, **facts):
     With --check-store (and --live): the lineages found, their database (system id),
     the newest recoverable point, the verdict and the revisions that would be safe;
     unsafe Clusters are shown, not refused."""
-    from renderer.report import exit_code as verdicts_exit, facts_table, plan_rows, plan_table
+    from renderer.report import exit_code as verdicts_exit
+    from renderer.report import facts_table, plan_rows, plan_table
 
     if exit_code and not (facts["check_store"] or facts["live"] is not None or facts["live_kubectl"]):
         raise RenderError("--exit-code", "needs verdicts: add --check-store (and --live FILE or --live-kubectl)")

@@ -68,7 +68,7 @@ class RenderError(Exception):
         self.document = document if document is not None else (where if isinstance(where, Document) else None)
 
 
-class about:  # noqa: N801 - used as `with about(document):`, like a contextmanager
+class about:
     """Failures raised inside are about `document`: one located at an overlay line
     (a lineage collision, a failing patch) still names the Cluster it concerns. A class,
     not @contextmanager: contextlib is not worth importing on the render path for it."""

@@ -110,7 +110,7 @@ def run(command: str, function: Callable[..., Any], *args: Any, failure_exit: in
         raise
     except KeyboardInterrupt:
         _end(RenderError(command, "interrupted"), INTERRUPTED_EXIT, record)
-    except Exception as exc:  # noqa: BLE001 - the point of the guard
+    except Exception as exc:
         if _is_click(exc):
             raise  # usage errors: the CLI formats them (renderer.cli.run)
         _end(as_error(exc), failure_exit, record)

@@ -251,7 +251,7 @@ def _loss_text(loss: history.Loss) -> str:
 def _has_target(plan: Plan) -> bool:
     """A point-in-time target says which history to end on: newer WAL is not a loss."""
     p = plan.entry.recovery.pitr_target
-    return p is not None and any(x is not None for x in (p.time, p.lsn, p.name, p.xid)) or bool(p and p.immediate)
+    return (p is not None and any(x is not None for x in (p.time, p.lsn, p.name, p.xid))) or bool(p and p.immediate)
 
 
 def _pitr_where(plan: Plan):

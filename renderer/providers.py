@@ -9,7 +9,7 @@ Secret key names are the CNPG cluster chart's, so a chart-made Secret and ours a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from renderer.cnpg import rules
 from renderer.errors import RenderError

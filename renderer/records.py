@@ -30,7 +30,7 @@ class Field:
     `==` look at. `metadata` is for the declaring code (the overlay keeps its YAML key,
     documentation and constraints there)."""
 
-    __slots__ = ("name", "default", "default_factory", "metadata", "repr", "compare")
+    __slots__ = ("compare", "default", "default_factory", "metadata", "name", "repr")
 
     def __init__(self, default: Any = MISSING, default_factory: Any = MISSING, metadata: dict | None = None,
                  repr: bool = True, compare: bool = True):

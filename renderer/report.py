@@ -27,7 +27,7 @@ def masked(value):
         for key in _SECRET_FIELDS:
             if key in out:
                 data = out[key]
-                out[key] = {k: MASK for k in data} if isinstance(data, dict) else MASK
+                out[key] = dict.fromkeys(data, MASK) if isinstance(data, dict) else MASK
     return out
 
 

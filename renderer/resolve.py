@@ -12,8 +12,8 @@ series) is not decided here: `renderer.judge` refuses it, naming the fix."""
 
 from __future__ import annotations
 
-from renderer.errors import RenderError
 from renderer import history
+from renderer.errors import RenderError
 from renderer.facts import NO_FACTS, Facts
 from renderer.lineage import Plan, Resolution, Side, revision_of, settle
 from renderer.live import LiveCluster

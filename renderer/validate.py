@@ -33,10 +33,10 @@ from renderer.cnpg import meta, rules
 from renderer.errors import Document
 
 __all__ = [
+    "STATIC_CEL_RULES",
     "CrdError",
     "Problem",
     "Schemas",
-    "STATIC_CEL_RULES",
     "check",
     "check_admission",
     "check_documents",

@@ -28,8 +28,9 @@ PostgreSQL behaviour followed (PostgreSQL 15 sources, unchanged since in what is
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import datetime
-from typing import TYPE_CHECKING, Container
+from typing import TYPE_CHECKING
 
 from renderer.records import record
 

@@ -173,7 +173,7 @@ def serve_directory(directory: Path):
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+    def log_message(self, format, *args):
         pass
 
 

@@ -47,7 +47,7 @@ def answer(path: str) -> dict | None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's name
+    def do_GET(self):
         body = answer(self.path.split("?")[0])
         if body is None:
             self.send_response(404)

@@ -6,12 +6,12 @@ Times are minutes after T0; segment numbers are 16 MB segments on one log, so
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from renderer.objectstore import DONE, BaseBackup, LineageState, StoreState, WalSegment
 from renderer.walchain import HistoryEntry
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 SIZE = 16 << 20
 SYSTEM_A, SYSTEM_B = 7312000000000000001, 7312000000000000002
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from e2e_helpers import REPO, VENV_BIN, doc_block
 
 README = REPO / "README.md"

@@ -9,7 +9,6 @@ import subprocess
 import uuid
 
 import pytest
-
 from e2e_helpers import CHART, REPO, TOOLS, VENV_BIN, doc_block, load_docs
 
 from tests import storefacts

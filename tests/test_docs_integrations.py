@@ -4,7 +4,6 @@ integration pages is tagged `<!-- e2e: name -->`, and every tag anywhere is run.
 import re
 
 import pytest
-
 from e2e_helpers import DOCS, REPO, doc_block_names
 
 # Pages whose every shell block is run; the README tags the blocks it has tests for.

@@ -14,11 +14,22 @@ import textwrap
 
 import pytest
 import yaml
-
 from e2e_helpers import (  # noqa: F401 - fixtures
-    CHART, DOCS, OVERLAYS, REPO, chart_repository, depend_on_sub, doc_block, find, helm3, helm4, load_docs,
-    make_sandbox, raw_doc,
+    CHART,
+    DOCS,
+    OVERLAYS,
+    REPO,
+    chart_repository,
+    depend_on_sub,
+    doc_block,
+    find,
+    helm3,
+    helm4,
+    load_docs,
+    make_sandbox,
+    raw_doc,
 )
+
 from renderer import __version__, argocd
 
 pytestmark = pytest.mark.e2e

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from e2e_helpers import CHART, CNPG_RENDER, OVERLAYS, REPO, SHARED, find, load_docs, make_sandbox
+
 from renderer.validate import Schemas, check, check_schema
 
 pytestmark = pytest.mark.e2e

@@ -5,11 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from e2e_helpers import (  # noqa: F401 - fixtures
-    CHART, CNPG_RENDER, OVERLAYS, REPO, doc_block, find, helm3, helm4, load_docs, raw_doc, split_raw,
+    CHART,
+    CNPG_RENDER,
+    OVERLAYS,
+    REPO,
+    doc_block,
+    find,
+    helm3,
+    helm4,
+    load_docs,
+    raw_doc,
+    split_raw,
 )
-
 from fakeapi import FakeApiServer
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,17 @@ import os
 
 import pytest
 import yaml
-
 from e2e_helpers import (
-    CHART, KUSTOMIZE_PLUGIN_HOME, OVERLAYS, REPO, TOOLS, doc_block, find, load_docs, make_sandbox, raw_doc,
+    CHART,
+    KUSTOMIZE_PLUGIN_HOME,
+    OVERLAYS,
+    REPO,
+    TOOLS,
+    doc_block,
+    find,
+    load_docs,
+    make_sandbox,
+    raw_doc,
 )
 
 pytestmark = pytest.mark.e2e

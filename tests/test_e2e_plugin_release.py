@@ -13,10 +13,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from e2e_helpers import (
-    CHART, HELM4_PLUGIN, OVERLAYS, RELEASE_PAGE, doc_block, find, load_docs, make_sandbox, run_make, serve_directory,
+    CHART,
+    HELM4_PLUGIN,
+    OVERLAYS,
+    RELEASE_PAGE,
+    doc_block,
+    find,
+    load_docs,
+    make_sandbox,
+    run_make,
+    serve_directory,
 )
+
 from renderer import __version__
 
 pytestmark = pytest.mark.e2e

@@ -13,10 +13,19 @@ import uuid
 
 import pytest
 import yaml
-
 from e2e_helpers import (  # noqa: F401 - fixture
-    CHART, OVERLAYS, REPO, TOOLS, chart_repository, depend_on_sub, find, load_docs, make_sandbox, run_make,
+    CHART,
+    OVERLAYS,
+    REPO,
+    TOOLS,
+    chart_repository,
+    depend_on_sub,
+    find,
+    load_docs,
+    make_sandbox,
+    run_make,
 )
+
 from renderer import __version__
 
 pytestmark = pytest.mark.e2e

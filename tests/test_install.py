@@ -13,10 +13,19 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-
 from e2e_helpers import (
-    CHART, OVERLAYS, RELEASE_PAGE, REPO, TOOLS, VENV_BIN, doc_block, load_docs, run_make, serve_directory,
+    CHART,
+    OVERLAYS,
+    RELEASE_PAGE,
+    REPO,
+    TOOLS,
+    VENV_BIN,
+    doc_block,
+    load_docs,
+    run_make,
+    serve_directory,
 )
+
 from renderer import __version__
 
 pytestmark = pytest.mark.e2e

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 import yaml
-
 from e2e_helpers import OVERLAYS
+
 from renderer import kustomize
 from renderer.errors import RenderError
 from tests.helpers import run_cli

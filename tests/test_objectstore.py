@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,7 @@ def test_backup_from_real_info_takes_id_from_folder_and_aware_times():
     backup = backup_from_info("20261125T073438", (FIXTURES / "backup.info").read_text())
     assert backup.backup_id == "20261125T073438"
     assert backup.status == "DONE"
-    assert backup.begin_time == datetime(2026, 11, 25, 7, 34, 38, 428621, tzinfo=timezone.utc)
+    assert backup.begin_time == datetime(2026, 11, 25, 7, 34, 38, 428621, tzinfo=UTC)
     assert backup.end_time is not None and backup.end_time > backup.begin_time
 
 
@@ -60,7 +60,7 @@ def test_backup_info_old_time_format_and_missing_values():
     text = "status=FAILED\nbegin_time=Wed Nov 25 07:33:17 2026\nend_time=None\n"
     backup = backup_from_info("x", text)
     assert backup.status == "FAILED"
-    assert backup.begin_time == datetime(2026, 11, 25, 7, 33, 17, tzinfo=timezone.utc)
+    assert backup.begin_time == datetime(2026, 11, 25, 7, 33, 17, tzinfo=UTC)
     assert backup.end_time is None
 
 
@@ -102,7 +102,7 @@ def test_backup_info_values_barman_left_unset_or_that_do_not_parse_are_none():
     assert backup_from_info("x", "begin_wal=00000001000000000000000g\n").begin_wal is None
 
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SEG = "000000010000000000000003"
 
 
@@ -338,7 +338,7 @@ def test_inspect_reads_only_the_lineages_wanted(moto_s3, small_store):
     assert state.server_names == ("app", "app-r1", "empty", "other")
     app = state.lineages["app"]
     assert [s.name for s in app.wal] == [f"00000001000000000000000{n}" for n in range(6, 10)]
-    assert app.wal[0].archived_at.tzinfo == timezone.utc
+    assert app.wal[0].archived_at.tzinfo == UTC
     assert app.histories == {2: (HistoryEntry(1, 0x900000, "no recovery target specified"),)}
     assert (app.wal_system_id, app.wal_segment_size, app.wal_header_issue) == (7713228794461670795, 1 << 20, None)
     assert app.backups[0].system_id == app.wal_system_id

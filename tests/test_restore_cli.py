@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 import sys
 import uuid
 
 import jsonschema
 import pytest
-import subprocess
 
 from tests import storefacts
 from tests.helpers import FIXTURES, REPO, by_kind, documents, run_cli
@@ -167,7 +167,7 @@ def test_check_store_with_existing_secret_uses_the_aws_environment(tmp_path, mot
     put_lineage(client, name, BASE, backups=1)
     cred = f"{{type: s3, url: '{moto_s3.endpoint_url}', bucket: {name}, existingSecret: {{name: s3-creds}}}}"
     path = overlay(tmp_path, moto_s3, name, AUTO, cred)
-    no_env = {k: "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    no_env = dict.fromkeys(("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"), "")
     no_env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"),
                   AWS_EC2_METADATA_DISABLED="true")
     assert_failed_cleanly(run_cli("render", "--check-store", "-f", path, stdin=INPUT, env=no_env),

@@ -14,7 +14,6 @@ import yaml
 
 from renderer import validate
 from renderer.validate import Problem, Schemas, check, check_admission, check_documents, check_schema
-
 from tests.helpers import CNPG_CRDS, CRDS, REAL, REPO
 
 FIXTURES = REPO / "fixtures" / "validate"

@@ -5,7 +5,7 @@ tests/test_walchain_real.py."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -34,7 +34,7 @@ from renderer.walchain import (
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "objectstore"
 MB = 1 << 20
 SIZE = 16 * MB
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- names and LSNs

@@ -20,6 +20,7 @@ from renderer.cnpg.meta import PLUGIN_NAME, cluster_name, companion_metadata, se
 from renderer.cnpg.rules import archivers
 from renderer.errors import RenderError
 from renderer.lineage import Plan
+
 # What a ScheduledBackup needs to back up through the plugin (the Backup webhook
 # rejects method: plugin without pluginConfiguration).
 SCHEDULED = {"method": "plugin", "pluginConfiguration": {"name": PLUGIN_NAME}}

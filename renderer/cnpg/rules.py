@@ -57,13 +57,13 @@ def has_zone(value: str) -> bool:
 def instant(value: str):
     """The instant CNPG hands PostgreSQL for a time `target_time` accepts, as an aware
     datetime (no zone: UTC; a BC time is before every backup)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta, timezone
 
     match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
     if match is None or target_time(value):
         raise ValueError(target_time(value) or f"{show(value)} is not a time CNPG reads")
     if match.groupdict().get("bc"):
-        return datetime.min.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
     moment = datetime.strptime(f"{match['date']} {match['time'] or '00:00:00'}", "%Y-%m-%d %H:%M:%S")
     micros = int(((match["fraction"] or ".")[1:] + "000000")[:6])  # PostgreSQL keeps microseconds
     return moment.replace(microsecond=micros, tzinfo=timezone(_offset(match["zone"], timedelta)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import typing
 from functools import cache
+from types import UnionType
 from typing import Any, Literal, Union
 
 from renderer import records
@@ -75,7 +76,7 @@ class Converter:
         if custom is not None:
             return self._custom(custom, raw, path)
         origin = typing.get_origin(tp)
-        if origin is Union:
+        if origin in (Union, UnionType):  # Optional[X] and X | None
             args = [a for a in typing.get_args(tp) if a is not type(None)]
             return None if raw is None else self.value(args[0], raw, path, field)
         if origin is Literal:

@@ -5,7 +5,8 @@ and the JSON Schema generator both read it, so the two can never disagree."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from renderer.errors import Origin
 from renderer.records import MISSING, Field, field, fields, record

@@ -6,7 +6,7 @@ so values written for TrueCharts charts carry over. Every field is declared once
 
 
 import re
-from typing import Literal, Optional
+from typing import Literal
 
 from renderer.cnpg import rules
 from renderer.overlay.fields import Custom, Located, option, origins_field
@@ -134,7 +134,7 @@ class ExistingSecret(Located):
     name: str = option(doc="Secret in the Cluster's namespace holding the S3 keys.")
     access_key_id_key: str = option("ACCESS_KEY_ID", doc="Key of the access key id.")
     secret_access_key_key: str = option("ACCESS_SECRET_KEY", doc="Key of the secret access key.")
-    region_key: Optional[str] = option(None, doc="Key of the region, if the Secret holds one.")
+    region_key: str | None = option(None, doc="Key of the region, if the Secret holds one.")
     origins: dict = origins_field()
 
 
@@ -143,8 +143,8 @@ class EndpointCA:
     """The CA bundle of a self-signed endpoint: a key of an existing Secret, or an
     inline PEM that becomes a generated Secret."""
 
-    pem: Optional[str] = None
-    name: Optional[str] = None
+    pem: str | None = None
+    name: str | None = None
     key: str = "ca.crt"
 
 
@@ -175,25 +175,25 @@ class Credential(Located):
     rules CNPG's webhook applies to them, are in `renderer.providers`."""
 
     type: Literal["s3", "azure", "google"] = option(doc="Object-store provider.")
-    bucket: Optional[str] = option(None, doc="s3, google: bucket; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
-    container: Optional[str] = option(None, doc="azure: blob container; the default destinationPath is https://<storageAccount>.blob.core.windows.net/<container>[/<path>]/<release>/cnpg.")
-    storage_account: Optional[str] = option(None, doc="azure: storage account (destinationPath host; written to the Secret as AZURE_STORAGE_ACCOUNT with storageKey or storageSasToken).")
-    url: Optional[str] = option(None, pattern=URL_PATTERN, advice="must start with https:// or http://, e.g. https://s3.example.com", doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
+    bucket: str | None = option(None, doc="s3, google: bucket; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
+    container: str | None = option(None, doc="azure: blob container; the default destinationPath is https://<storageAccount>.blob.core.windows.net/<container>[/<path>]/<release>/cnpg.")
+    storage_account: str | None = option(None, doc="azure: storage account (destinationPath host; written to the Secret as AZURE_STORAGE_ACCOUNT with storageKey or storageSasToken).")
+    url: str | None = option(None, pattern=URL_PATTERN, advice="must start with https:// or http://, e.g. https://s3.example.com", doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
     path: str = option("", doc="Prefix inside the bucket or container; leading and trailing '/' are ignored.")
-    endpoint_ca: Optional[EndpointCA] = option(None, key="endpointCA", custom=ENDPOINT_CA, doc="CA of a self-signed endpoint: an inline PEM (a Secret is generated) or {name, key} of an existing Secret.")
-    region: Optional[str] = option(None, doc="s3: region, written to the Secret as REGION and referenced as s3Credentials.region.")
-    access_key: Optional[Sensitive] = option(None, doc="s3: access key id (a Secret is generated).")
-    secret_key: Optional[Sensitive] = option(None, doc="s3: secret access key (a Secret is generated).")
-    existing_secret: Optional[ExistingSecret] = option(None, doc="s3: use an existing Secret instead of inline keys.")
+    endpoint_ca: EndpointCA | None = option(None, key="endpointCA", custom=ENDPOINT_CA, doc="CA of a self-signed endpoint: an inline PEM (a Secret is generated) or {name, key} of an existing Secret.")
+    region: str | None = option(None, doc="s3: region, written to the Secret as REGION and referenced as s3Credentials.region.")
+    access_key: Sensitive | None = option(None, doc="s3: access key id (a Secret is generated).")
+    secret_key: Sensitive | None = option(None, doc="s3: secret access key (a Secret is generated).")
+    existing_secret: ExistingSecret | None = option(None, doc="s3: use an existing Secret instead of inline keys.")
     inherit_from_iam_role: bool = option(False, key="inheritFromIAMRole", doc="s3: use the pod's IAM role (IRSA) instead of keys.")
-    connection_string: Optional[Sensitive] = option(None, doc="azure: connection string (AZURE_CONNECTION_STRING); excludes every other azure way.")
-    storage_key: Optional[Sensitive] = option(None, doc="azure: storage account key (AZURE_STORAGE_KEY).")
-    storage_sas_token: Optional[Sensitive] = option(None, doc="azure: SAS token (AZURE_STORAGE_SAS_TOKEN).")
+    connection_string: Sensitive | None = option(None, doc="azure: connection string (AZURE_CONNECTION_STRING); excludes every other azure way.")
+    storage_key: Sensitive | None = option(None, doc="azure: storage account key (AZURE_STORAGE_KEY).")
+    storage_sas_token: Sensitive | None = option(None, doc="azure: SAS token (AZURE_STORAGE_SAS_TOKEN).")
     inherit_from_azure_ad: bool = option(False, key="inheritFromAzureAD", doc="azure: authenticate with Azure AD workload identity.")
     use_default_azure_credentials: bool = option(False, doc="azure: authenticate with DefaultAzureCredential.")
-    application_credentials: Optional[Sensitive] = option(None, doc="google: service account JSON (APPLICATION_CREDENTIALS).")
+    application_credentials: Sensitive | None = option(None, doc="google: service account JSON (APPLICATION_CREDENTIALS).")
     gke_environment: bool = option(False, doc="google: use the GKE workload identity instead of a key.")
-    encr_key: Optional[Sensitive] = option(None, doc="Accepted for TrueCharts compatibility (VolSync); unused by CNPG.")
+    encr_key: Sensitive | None = option(None, doc="Accepted for TrueCharts compatibility (VolSync); unused by CNPG.")
     name: str = option("", internal=True)
     origins: dict = origins_field()
 
@@ -203,8 +203,8 @@ class OnlineConfiguration(Located):
     """How an online (hot) volume-snapshot backup starts and ends (PostgreSQL's low-level
     backup API); unset keys keep CNPG's defaults."""
 
-    immediate_checkpoint: Optional[bool] = option(None, doc="Request an immediate checkpoint when the backup starts (CNPG default: false).")
-    wait_for_archive: Optional[bool] = option(None, doc="Wait until the last WAL segment of the backup is archived (CNPG default: true).")
+    immediate_checkpoint: bool | None = option(None, doc="Request an immediate checkpoint when the backup starts (CNPG default: false).")
+    wait_for_archive: bool | None = option(None, doc="Wait until the last WAL segment of the backup is archived (CNPG default: true).")
     origins: dict = origins_field()
 
 
@@ -215,9 +215,9 @@ class ManualBackup(Located):
     entries take the same keys, plus a schedule."""
 
     name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the Backup name <cluster>-backup-<name>.")
-    method: Optional[Literal["barmanObjectStore", "plugin", "volumeSnapshot"]] = option(None, doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the default when backups.credentials names a store; otherwise volumeSnapshot).")
-    online: Optional[bool] = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) snapshot; default: backups.volumeSnapshot.online.")
-    online_configuration: Optional[OnlineConfiguration] = option(None, doc="volumeSnapshot only: overrides backups.volumeSnapshot.onlineConfiguration.")
+    method: Literal["barmanObjectStore", "plugin", "volumeSnapshot"] | None = option(None, doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the default when backups.credentials names a store; otherwise volumeSnapshot).")
+    online: bool | None = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) snapshot; default: backups.volumeSnapshot.online.")
+    online_configuration: OnlineConfiguration | None = option(None, doc="volumeSnapshot only: overrides backups.volumeSnapshot.onlineConfiguration.")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels of this object (over backups.labels).")
     annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of this object (over backups.annotations).")
     origins: dict = origins_field()
@@ -232,7 +232,7 @@ class ScheduledBackup(ManualBackup):
     backup_owner_reference: Literal["none", "self", "cluster"] = option("none", doc="Owner of the Backup objects it creates. none keeps them when the schedule or the Cluster goes (recovery.method: backup needs them).")
     immediate: bool = option(False, doc="Take a backup as soon as the ScheduledBackup is created.")
     suspend: bool = option(False, doc="Pause the schedule (always paused while the Cluster is hibernated).")
-    target: Optional[Literal["primary", "prefer-standby"]] = option(None, doc="Instance that runs the backup.")
+    target: Literal["primary", "prefer-standby"] | None = option(None, doc="Instance that runs the backup.")
 
 
 def default_schedules() -> list[ScheduledBackup]:
@@ -250,12 +250,12 @@ class VolumeSnapshot(Located):
     volumes (the Cluster's spec.backup.volumeSnapshot; keys as CNPG names them). WAL
     archiving to an object store (backups.credentials) stays available beside it."""
 
-    class_name: Optional[str] = option(None, doc="VolumeSnapshotClass of the data volume, and the default for the others.")
-    wal_class_name: Optional[str] = option(None, doc="VolumeSnapshotClass of the WAL volume (default: className).")
+    class_name: str | None = option(None, doc="VolumeSnapshotClass of the data volume, and the default for the others.")
+    wal_class_name: str | None = option(None, doc="VolumeSnapshotClass of the WAL volume (default: className).")
     tablespace_class_name: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshotClass per tablespace name (each must be in the Cluster's spec.tablespaces).")
-    online: Optional[bool] = option(None, doc="Hot (true, CNPG's default) or cold (false: the instance is fenced while it is snapshotted) backups.")
-    online_configuration: Optional[OnlineConfiguration] = option(None, doc="Hot backups: immediateCheckpoint, waitForArchive.")
-    snapshot_owner_reference: Optional[Literal["none", "cluster", "backup"]] = option(None, doc="Owner of the VolumeSnapshots (CNPG default: none, they outlive the Backup and the Cluster).")
+    online: bool | None = option(None, doc="Hot (true, CNPG's default) or cold (false: the instance is fenced while it is snapshotted) backups.")
+    online_configuration: OnlineConfiguration | None = option(None, doc="Hot backups: immediateCheckpoint, waitForArchive.")
+    snapshot_owner_reference: Literal["none", "cluster", "backup"] | None = option(None, doc="Owner of the VolumeSnapshots (CNPG default: none, they outlive the Backup and the Cluster).")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels of the VolumeSnapshots taken.")
     annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of the VolumeSnapshots taken.")
     origins: dict = origins_field()
@@ -291,20 +291,20 @@ class Backups(Located):
     """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
 
     enabled: bool = option(False, doc="Write spec.backup, the credentials Secret, the ScheduledBackups and Backups.")
-    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`: the object store WAL and base backups are archived to. May be left out with volumeSnapshot (then no WAL is archived).")
-    revision: Optional[str] = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
-    server_name: Optional[str] = option(None, doc="serverName base (default: the Cluster name).")
-    destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
-    retention_policy: Optional[str] = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is months); \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
-    target: Optional[Literal["primary", "prefer-standby"]] = option(None, custom=BACKUP_TARGET, doc="Instance that runs backups (CNPG default: prefer-standby); \"\", TrueCharts' default, is unset.")
+    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the object store WAL and base backups are archived to. May be left out with volumeSnapshot (then no WAL is archived).")
+    revision: str | None = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
+    server_name: str | None = option(None, doc="serverName base (default: the Cluster name).")
+    destination_path: str | None = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
+    retention_policy: str | None = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is months); \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
+    target: Literal["primary", "prefer-standby"] | None = option(None, custom=BACKUP_TARGET, doc="Instance that runs backups (CNPG default: prefer-standby); \"\", TrueCharts' default, is unset.")
     jobs: int = option(2, minimum=1, doc="Parallel upload jobs for base backups.")
-    compression: Optional[str] = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
-    encryption: Optional[str] = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, aws:kms); default none.")
+    compression: str | None = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
+    encryption: str | None = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, aws:kms); default none.")
     labels: dict[str, str] = option(default_factory=dict, doc="Extra labels on the ScheduledBackups and Backups.")
     annotations: dict[str, str] = option(default_factory=dict, doc="Extra annotations on the ScheduledBackups and Backups.")
     scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules, doc="One ScheduledBackup per entry; replaces the default list (for every entry, main or not).")
     manual_backups: list[ManualBackup] = option(default_factory=list, doc="One Backup object per entry, e.g. before an upgrade.")
-    volume_snapshot: Optional[VolumeSnapshot] = option(None, doc="Base backups as VolumeSnapshots (scheduledBackups[].method: volumeSnapshot).")
+    volume_snapshot: VolumeSnapshot | None = option(None, doc="Base backups as VolumeSnapshots (scheduledBackups[].method: volumeSnapshot).")
     alerts: Alerts = option(default_factory=Alerts, doc="Opt-in alerts when the archive stops being written (a PrometheusRule).")
     origins: dict = origins_field()
 
@@ -324,14 +324,14 @@ SYSTEM_ID = Custom(_optional(_system_id), {"type": ["string", "integer"], "patte
 class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
 
-    time: Optional[str] = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC. \"\", TrueCharts' default, is unset.")
-    lsn: Optional[str] = option(None, custom=LSN, doc="Recover up to this WAL location, e.g. 0/3000060.")
-    name: Optional[str] = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
-    xid: Optional[str] = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
+    time: str | None = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC. \"\", TrueCharts' default, is unset.")
+    lsn: str | None = option(None, custom=LSN, doc="Recover up to this WAL location, e.g. 0/3000060.")
+    name: str | None = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
+    xid: str | None = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
     immediate: bool = option(False, doc="Stop as soon as the backup is consistent; needs backupID.")
-    backup_id: Optional[str] = option(None, key="backupID", doc="Base backup to start from (barman backup id, e.g. 20240501T100000). With time or lsn CNPG picks the closest earlier one.")
-    exclusive: Optional[bool] = option(None, doc="Stop just before the target instead of just after it.")
-    tli: Optional[str] = option(None, custom=TLI, doc="Timeline to follow: 'latest' or a number.")
+    backup_id: str | None = option(None, key="backupID", doc="Base backup to start from (barman backup id, e.g. 20240501T100000). With time or lsn CNPG picks the closest earlier one.")
+    exclusive: bool | None = option(None, doc="Stop just before the target instead of just after it.")
+    tli: str | None = option(None, custom=TLI, doc="Timeline to follow: 'latest' or a number.")
     origins: dict = origins_field()
 
 
@@ -341,7 +341,7 @@ class VolumeSnapshots(Located):
     `method: volumeSnapshot` recovery bootstraps the Cluster's volumes from."""
 
     storage: str = option(doc="VolumeSnapshot of the data volume (PGDATA).")
-    wal_storage: Optional[str] = option(None, doc="VolumeSnapshot of the WAL volume (needs the Cluster's spec.walStorage).")
+    wal_storage: str | None = option(None, doc="VolumeSnapshot of the WAL volume (needs the Cluster's spec.walStorage).")
     tablespaces: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshot per tablespace name.")
     origins: dict = origins_field()
 
@@ -352,9 +352,9 @@ class RecoveryFrom(Located):
     differently (another release, namespace or Cluster name). The recovery side is
     derived from it by the write side's rules; backups go to the new name's lineage."""
 
-    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
-    namespace: Optional[str] = option(None, pattern=NAME_PATTERN, advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop", doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
-    cluster: Optional[str] = option(None, pattern=NAME_PATTERN, advice="must be a Cluster name: lower-case letters, digits and '-', e.g. shop-cnpg-main", doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
+    release: str | None = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
+    namespace: str | None = option(None, pattern=NAME_PATTERN, advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop", doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
+    cluster: str | None = option(None, pattern=NAME_PATTERN, advice="must be a Cluster name: lower-case letters, digits and '-', e.g. shop-cnpg-main", doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
     origins: dict = origins_field()
 
 
@@ -363,15 +363,15 @@ class Recovery(Located):
     """`cnpg.<name>.recovery`: where a recovering Cluster reads from (the read side)."""
 
     method: Literal["object_store", "backup", "volumeSnapshot"] = option("object_store", doc="Recover from the object store, from a Backup object (any method), or from VolumeSnapshots (recovery.volumeSnapshots).")
-    credentials: Optional[str] = option(None, doc="Name of an entry under `credentials`: the store to read (object_store), or the WAL archive to replay after the snapshots (volumeSnapshot, optional).")
-    revision: Optional[str] = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
-    server_name: Optional[str] = option(None, doc="serverName base to read (default: the Cluster name).")
-    destination_path: Optional[str] = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
-    backup_name: Optional[str] = option(None, doc="Backup object to recover from (method: backup).")
-    volume_snapshots: Optional[VolumeSnapshots] = option(None, doc="The VolumeSnapshots to recover from (method: volumeSnapshot).")
-    from_: Optional[RecoveryFrom] = option(None, key="from", doc="Where the old data lives when the restored Cluster has another release, namespace or name.")
-    pitr_target: Optional[PitrTarget] = option(None, doc="Point-in-time recovery target.")
-    system_id: Optional[str] = option(None, key="systemID", custom=SYSTEM_ID, doc="The PostgreSQL system identifier to restore (SELECT system_identifier FROM pg_control_system(), or a running Cluster's status.systemID). With --check-store, a lineage of another system is never read; needed when two databases share one serverName series.")
+    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the store to read (object_store), or the WAL archive to replay after the snapshots (volumeSnapshot, optional).")
+    revision: str | None = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
+    server_name: str | None = option(None, doc="serverName base to read (default: the Cluster name).")
+    destination_path: str | None = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
+    backup_name: str | None = option(None, doc="Backup object to recover from (method: backup).")
+    volume_snapshots: VolumeSnapshots | None = option(None, doc="The VolumeSnapshots to recover from (method: volumeSnapshot).")
+    from_: RecoveryFrom | None = option(None, key="from", doc="Where the old data lives when the restored Cluster has another release, namespace or name.")
+    pitr_target: PitrTarget | None = option(None, doc="Point-in-time recovery target.")
+    system_id: str | None = option(None, key="systemID", custom=SYSTEM_ID, doc="The PostgreSQL system identifier to restore (SELECT system_identifier FROM pg_control_system(), or a running Cluster's status.systemID). With --check-store, a lineage of another system is never read; needed when two databases share one serverName series.")
     accept_data_loss: bool = option(False, doc="Restore even though the store holds newer WAL of this database that no lineage can restore yet (a newer lineage without a base backup, or a revision older than the newest). The render warns what is lost.")
     origins: dict = origins_field()
 
@@ -387,8 +387,8 @@ class Recovery(Located):
 class Match(Located):
     """`cnpg.<name>.match`: which Clusters the entry edits."""
 
-    name: Optional[str] = option(None, doc="Cluster name or glob (fnmatch), e.g. \"*-cnpg-main\".")
-    namespace: Optional[str] = option(None, doc="Cluster namespace (the Cluster's metadata.namespace, else --namespace).")
+    name: str | None = option(None, doc="Cluster name or glob (fnmatch), e.g. \"*-cnpg-main\".")
+    namespace: str | None = option(None, doc="Cluster namespace (the Cluster's metadata.namespace, else --namespace).")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels the Cluster must carry.")
     origins: dict = origins_field()
 
@@ -398,12 +398,12 @@ class Entry(Located):
     """`cnpg.<name>`: what to inject into the Cluster(s) it matches."""
 
     enabled: bool = option(True, doc="false skips this entry.")
-    match: Optional[Match] = option(None, doc="Default: a Cluster named <name> or ending in -cnpg-<name>.")
+    match: Match | None = option(None, doc="Default: a Cluster named <name> or ending in -cnpg-<name>.")
     optional: bool = option(False, doc="Matching no Cluster is not an error.")
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
     engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
                                                                                    "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
-    release: Optional[str] = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
+    release: str | None = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
     skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)
@@ -434,7 +434,7 @@ class Overlay(Located):
     """The whole overlay, merged from every --overlay file."""
 
     credentials: dict[str, Credential] = option(default_factory=dict, doc="Object-store credentials by name.")
-    defaults: Optional[Entry] = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
+    defaults: Entry | None = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")
     files: tuple[str, ...] = option((), internal=True)
     notices: tuple = option((), internal=True)  # warnings found while reading it (renderer.errors.Notice)

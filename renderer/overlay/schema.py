@@ -4,6 +4,7 @@ overlays with the very rules the loader applies (yaml-language-server modeline).
 from __future__ import annotations
 
 import typing
+from types import UnionType
 from typing import Literal, Union
 
 from renderer.overlay.convert import hints
@@ -53,7 +54,7 @@ def _field(field: Field, tp, definitions: dict) -> dict:
 
 def _type(tp, definitions: dict) -> dict:
     origin = typing.get_origin(tp)
-    if origin is Union:
+    if origin in (Union, UnionType):  # Optional[X] and X | None
         inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
         return {"anyOf": [_type(inner, definitions), {"type": "null"}]}
     if origin is Literal:
