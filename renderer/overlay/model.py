@@ -175,23 +175,36 @@ class Credential(Located):
     rules CNPG's webhook applies to them, are in `renderer.providers`."""
 
     type: Literal["s3", "azure", "google"] = option(doc="Object-store provider.")
-    bucket: str | None = option(None, doc="s3, google: bucket; the default destinationPath is s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
+    bucket: str | None = option(None, doc="s3, google: bucket; the default destinationPath is "
+                                          "s3://<bucket>[/<path>]/<release>/cnpg (gs:// for google).")
     container: str | None = option(None, doc="azure: blob container; the default destinationPath is https://<storageAccount>.blob.core.windows.net/<container>[/<path>]/<release>/cnpg.")
-    storage_account: str | None = option(None, doc="azure: storage account (destinationPath host; written to the Secret as AZURE_STORAGE_ACCOUNT with storageKey or storageSasToken).")
-    url: str | None = option(None, pattern=URL_PATTERN, advice="must start with https:// or http://, e.g. https://s3.example.com", doc="Endpoint (endpointURL), e.g. https://s3.example.com. Leave out for AWS, Azure and Google.")
+    storage_account: str | None = option(None, doc="azure: storage account (destinationPath host; "
+                                                   "written to the Secret as AZURE_STORAGE_ACCOUNT "
+                                                   "with storageKey or storageSasToken).")
+    url: str | None = option(None, pattern=URL_PATTERN,
+                             advice="must start with https:// or http://, e.g. https://s3.example.com",
+                             doc="Endpoint (endpointURL), e.g. https://s3.example.com. "
+                                 "Leave out for AWS, Azure and Google.")
     path: str = option("", doc="Prefix inside the bucket or container; leading and trailing '/' are ignored.")
-    endpoint_ca: EndpointCA | None = option(None, key="endpointCA", custom=ENDPOINT_CA, doc="CA of a self-signed endpoint: an inline PEM (a Secret is generated) or {name, key} of an existing Secret.")
-    region: str | None = option(None, doc="s3: region, written to the Secret as REGION and referenced as s3Credentials.region.")
+    endpoint_ca: EndpointCA | None = option(None, key="endpointCA", custom=ENDPOINT_CA,
+                                            doc="CA of a self-signed endpoint: an inline PEM (a Secret "
+                                                "is generated) or {name, key} of an existing Secret.")
+    region: str | None = option(None, doc="s3: region, written to the Secret as REGION "
+                                          "and referenced as s3Credentials.region.")
     access_key: Sensitive | None = option(None, doc="s3: access key id (a Secret is generated).")
     secret_key: Sensitive | None = option(None, doc="s3: secret access key (a Secret is generated).")
     existing_secret: ExistingSecret | None = option(None, doc="s3: use an existing Secret instead of inline keys.")
-    inherit_from_iam_role: bool = option(False, key="inheritFromIAMRole", doc="s3: use the pod's IAM role (IRSA) instead of keys.")
-    connection_string: Sensitive | None = option(None, doc="azure: connection string (AZURE_CONNECTION_STRING); excludes every other azure way.")
+    inherit_from_iam_role: bool = option(False, key="inheritFromIAMRole",
+                                         doc="s3: use the pod's IAM role (IRSA) instead of keys.")
+    connection_string: Sensitive | None = option(None, doc="azure: connection string (AZURE_CONNECTION_STRING); "
+                                                           "excludes every other azure way.")
     storage_key: Sensitive | None = option(None, doc="azure: storage account key (AZURE_STORAGE_KEY).")
     storage_sas_token: Sensitive | None = option(None, doc="azure: SAS token (AZURE_STORAGE_SAS_TOKEN).")
-    inherit_from_azure_ad: bool = option(False, key="inheritFromAzureAD", doc="azure: authenticate with Azure AD workload identity.")
+    inherit_from_azure_ad: bool = option(False, key="inheritFromAzureAD",
+                                         doc="azure: authenticate with Azure AD workload identity.")
     use_default_azure_credentials: bool = option(False, doc="azure: authenticate with DefaultAzureCredential.")
-    application_credentials: Sensitive | None = option(None, doc="google: service account JSON (APPLICATION_CREDENTIALS).")
+    application_credentials: Sensitive | None = option(None, doc="google: service account JSON "
+                                                                 "(APPLICATION_CREDENTIALS).")
     gke_environment: bool = option(False, doc="google: use the GKE workload identity instead of a key.")
     encr_key: Sensitive | None = option(None, doc="Accepted for TrueCharts compatibility (VolSync); unused by CNPG.")
     name: str = option("", internal=True)
@@ -203,8 +216,10 @@ class OnlineConfiguration(Located):
     """How an online (hot) volume-snapshot backup starts and ends (PostgreSQL's low-level
     backup API); unset keys keep CNPG's defaults."""
 
-    immediate_checkpoint: bool | None = option(None, doc="Request an immediate checkpoint when the backup starts (CNPG default: false).")
-    wait_for_archive: bool | None = option(None, doc="Wait until the last WAL segment of the backup is archived (CNPG default: true).")
+    immediate_checkpoint: bool | None = option(None, doc="Request an immediate checkpoint when the "
+                                                         "backup starts (CNPG default: false).")
+    wait_for_archive: bool | None = option(None, doc="Wait until the last WAL segment of the "
+                                                     "backup is archived (CNPG default: true).")
     origins: dict = origins_field()
 
 
@@ -214,12 +229,19 @@ class ManualBackup(Located):
     as TrueCharts names it (taken once, when it is first applied). `scheduledBackups`
     entries take the same keys, plus a schedule."""
 
-    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the Backup name <cluster>-backup-<name>.")
-    method: Literal["barmanObjectStore", "plugin", "volumeSnapshot"] | None = option(None, doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the default when backups.credentials names a store; otherwise volumeSnapshot).")
-    online: bool | None = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) snapshot; default: backups.volumeSnapshot.online.")
-    online_configuration: OnlineConfiguration | None = option(None, doc="volumeSnapshot only: overrides backups.volumeSnapshot.onlineConfiguration.")
+    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the Backup name "
+                                                                     "<cluster>-backup-<name>.")
+    method: Literal["barmanObjectStore", "plugin", "volumeSnapshot"] | None = option(
+        None,
+        doc="volumeSnapshot (needs backups.volumeSnapshot), or the entry's engine (the "
+            "default when backups.credentials names a store; otherwise volumeSnapshot).")
+    online: bool | None = option(None, doc="volumeSnapshot only: a hot (true) or cold (false) "
+                                           "snapshot; default: backups.volumeSnapshot.online.")
+    online_configuration: OnlineConfiguration | None = option(None, doc="volumeSnapshot only: overrides "
+                                                                        "backups.volumeSnapshot.onlineConfiguration.")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels of this object (over backups.labels).")
-    annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of this object (over backups.annotations).")
+    annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of this object "
+                                                                   "(over backups.annotations).")
     origins: dict = origins_field()
 
 
@@ -227,9 +249,14 @@ class ManualBackup(Located):
 class ScheduledBackup(ManualBackup):
     """One `backups.scheduledBackups` entry: a ScheduledBackup object."""
 
-    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the ScheduledBackup name <cluster>-sched-backup-<name>.")
-    schedule: str = option(doc="CNPG cron with seconds first (6 fields), e.g. \"0 0 0 * * *\", or a descriptor such as @daily.")
-    backup_owner_reference: Literal["none", "self", "cluster"] = option("none", doc="Owner of the Backup objects it creates. none keeps them when the schedule or the Cluster goes (recovery.method: backup needs them).")
+    name: str = option(pattern=NAME_PATTERN, advice=NAME_ADVICE, doc="Suffix of the ScheduledBackup name "
+                                                                     "<cluster>-sched-backup-<name>.")
+    schedule: str = option(doc="CNPG cron with seconds first (6 fields), e.g. "
+                               "\"0 0 0 * * *\", or a descriptor such as @daily.")
+    backup_owner_reference: Literal["none", "self", "cluster"] = option(
+        "none",
+        doc="Owner of the Backup objects it creates. none keeps them when the "
+            "schedule or the Cluster goes (recovery.method: backup needs them).")
     immediate: bool = option(False, doc="Take a backup as soon as the ScheduledBackup is created.")
     suspend: bool = option(False, doc="Pause the schedule (always paused while the Cluster is hibernated).")
     target: Literal["primary", "prefer-standby"] | None = option(None, doc="Instance that runs the backup.")
@@ -252,10 +279,16 @@ class VolumeSnapshot(Located):
 
     class_name: str | None = option(None, doc="VolumeSnapshotClass of the data volume, and the default for the others.")
     wal_class_name: str | None = option(None, doc="VolumeSnapshotClass of the WAL volume (default: className).")
-    tablespace_class_name: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshotClass per tablespace name (each must be in the Cluster's spec.tablespaces).")
-    online: bool | None = option(None, doc="Hot (true, CNPG's default) or cold (false: the instance is fenced while it is snapshotted) backups.")
-    online_configuration: OnlineConfiguration | None = option(None, doc="Hot backups: immediateCheckpoint, waitForArchive.")
-    snapshot_owner_reference: Literal["none", "cluster", "backup"] | None = option(None, doc="Owner of the VolumeSnapshots (CNPG default: none, they outlive the Backup and the Cluster).")
+    tablespace_class_name: dict[str, str] = option(default_factory=dict,
+                                                   doc="VolumeSnapshotClass per tablespace name (each "
+                                                       "must be in the Cluster's spec.tablespaces).")
+    online: bool | None = option(None, doc="Hot (true, CNPG's default) or cold (false: the "
+                                           "instance is fenced while it is snapshotted) backups.")
+    online_configuration: OnlineConfiguration | None = option(None, doc="Hot backups: immediateCheckpoint, "
+                                                                        "waitForArchive.")
+    snapshot_owner_reference: Literal["none", "cluster", "backup"] | None = option(
+        None,
+        doc="Owner of the VolumeSnapshots (CNPG default: none, they outlive the Backup and the Cluster).")
     labels: dict[str, str] = option(default_factory=dict, doc="Labels of the VolumeSnapshots taken.")
     annotations: dict[str, str] = option(default_factory=dict, doc="Annotations of the VolumeSnapshots taken.")
     origins: dict = origins_field()
@@ -279,10 +312,19 @@ class Alerts(Located):
     when its archive stops being written — the check users otherwise make by hand, and
     learn about at restore time when they don't."""
 
-    enabled: bool = option(False, doc="Add the PrometheusRule <cluster>-backup-alerts: WAL archiving failing or stalled, the last base backup older than the schedules allow, the metrics these need missing. Needs CNPG's metrics scraped (spec.monitoring.enablePodMonitor, or your own PodMonitor).")
-    labels: dict[str, str] = option(default_factory=dict, doc="Labels on the PrometheusRule, e.g. release: kube-prometheus-stack for the Prometheus ruleSelector that picks it up.")
-    wal_stalled_for: str = option("15m", custom=PROMETHEUS_DURATION, doc="How long WAL may wait in pg_wal/archive_status before CNPGBackupWalArchivingStalled fires.")
-    backup_grace: str = option("1h", custom=PROMETHEUS_DURATION, doc="How much later than its schedules allow the last base backup may be before CNPGBackupTooOld fires.")
+    enabled: bool = option(False, doc="Add the PrometheusRule <cluster>-backup-alerts: WAL archiving "
+                                      "failing or stalled, the last base backup older than the schedules "
+                                      "allow, the metrics these need missing. Needs CNPG's metrics scraped "
+                                      "(spec.monitoring.enablePodMonitor, or your own PodMonitor).")
+    labels: dict[str, str] = option(default_factory=dict, doc="Labels on the PrometheusRule, e.g. "
+                                                              "release: kube-prometheus-stack for the "
+                                                              "Prometheus ruleSelector that picks it up.")
+    wal_stalled_for: str = option("15m", custom=PROMETHEUS_DURATION,
+                                  doc="How long WAL may wait in pg_wal/archive_status "
+                                      "before CNPGBackupWalArchivingStalled fires.")
+    backup_grace: str = option("1h", custom=PROMETHEUS_DURATION, doc="How much later than its schedules "
+                                                                     "allow the last base backup may be "
+                                                                     "before CNPGBackupTooOld fires.")
     origins: dict = origins_field()
 
 
@@ -291,21 +333,40 @@ class Backups(Located):
     """`cnpg.<name>.backups`: where and how the Cluster archives (the write side)."""
 
     enabled: bool = option(False, doc="Write spec.backup, the credentials Secret, the ScheduledBackups and Backups.")
-    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the object store WAL and base backups are archived to. May be left out with volumeSnapshot (then no WAL is archived).")
-    revision: str | None = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In recovery mode, unset means recovery revision + 1. auto: the running Cluster's lineage, else the next unused one in the store (needs --check-store or --live).")
+    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the object store "
+                                               "WAL and base backups are archived to. May be left out "
+                                               "with volumeSnapshot (then no WAL is archived).")
+    revision: str | None = option(None, custom=REVISION, doc="Lineage revision: serverName gets -r<revision>. In "
+                                                             "recovery mode, unset means recovery revision + 1. auto: "
+                                                             "the running Cluster's lineage, else the next unused one "
+                                                             "in the store (needs --check-store or --live).")
     server_name: str | None = option(None, doc="serverName base (default: the Cluster name).")
     destination_path: str | None = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
-    retention_policy: str | None = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is months); \"\" keeps every backup. Unset: 30d for cnpg.main, every backup kept for other entries (TrueCharts gives only main a default).")
-    target: Literal["primary", "prefer-standby"] | None = option(None, custom=BACKUP_TARGET, doc="Instance that runs backups (CNPG default: prefer-standby); \"\", TrueCharts' default, is unset.")
+    retention_policy: str | None = option(None, custom=RETENTION, doc="Barman retention, e.g. 30d, 4w, 6m (m is "
+                                                                      "months); \"\" keeps every backup. Unset: 30d "
+                                                                      "for cnpg.main, every backup kept for other "
+                                                                      "entries (TrueCharts gives only main a default).")
+    target: Literal["primary", "prefer-standby"] | None = option(
+        None, custom=BACKUP_TARGET,
+        doc="Instance that runs backups (CNPG default: prefer-standby); \"\", TrueCharts' default, is unset.")
     jobs: int = option(2, minimum=1, doc="Parallel upload jobs for base backups.")
-    compression: str | None = option(DEFAULT_COMPRESSION, custom=COMPRESSION, doc="WAL and data compression; none leaves it out. TrueCharts' {enabled: true} is bzip2, as there; {enabled: false} is none.")
-    encryption: str | None = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, aws:kms); default none.")
+    compression: str | None = option(DEFAULT_COMPRESSION, custom=COMPRESSION,
+                                     doc="WAL and data compression; none leaves it out. TrueCharts' "
+                                         "{enabled: true} is bzip2, as there; {enabled: false} is none.")
+    encryption: str | None = option(None, custom=ENCRYPTION, doc="Server-side encryption (AES256, "
+                                                                 "aws:kms); default none.")
     labels: dict[str, str] = option(default_factory=dict, doc="Extra labels on the ScheduledBackups and Backups.")
-    annotations: dict[str, str] = option(default_factory=dict, doc="Extra annotations on the ScheduledBackups and Backups.")
-    scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules, doc="One ScheduledBackup per entry; replaces the default list (for every entry, main or not).")
-    manual_backups: list[ManualBackup] = option(default_factory=list, doc="One Backup object per entry, e.g. before an upgrade.")
-    volume_snapshot: VolumeSnapshot | None = option(None, doc="Base backups as VolumeSnapshots (scheduledBackups[].method: volumeSnapshot).")
-    alerts: Alerts = option(default_factory=Alerts, doc="Opt-in alerts when the archive stops being written (a PrometheusRule).")
+    annotations: dict[str, str] = option(default_factory=dict, doc="Extra annotations on the "
+                                                                   "ScheduledBackups and Backups.")
+    scheduled_backups: list[ScheduledBackup] = option(default_factory=default_schedules,
+                                                      doc="One ScheduledBackup per entry; replaces the "
+                                                          "default list (for every entry, main or not).")
+    manual_backups: list[ManualBackup] = option(default_factory=list,
+                                                doc="One Backup object per entry, e.g. before an upgrade.")
+    volume_snapshot: VolumeSnapshot | None = option(None, doc="Base backups as VolumeSnapshots "
+                                                              "(scheduledBackups[].method: volumeSnapshot).")
+    alerts: Alerts = option(default_factory=Alerts, doc="Opt-in alerts when the archive stops "
+                                                        "being written (a PrometheusRule).")
     origins: dict = origins_field()
 
 
@@ -324,12 +385,17 @@ SYSTEM_ID = Custom(_optional(_system_id), {"type": ["string", "integer"], "patte
 class PitrTarget(Located):
     """Point-in-time recovery: at most one of time, lsn, name, xid, immediate."""
 
-    time: str | None = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL timestamp. Give a zone: without one CNPG reads it as UTC. \"\", TrueCharts' default, is unset.")
+    time: str | None = option(None, custom=TARGET_TIME, doc="Recover up to this time: RFC 3339 or a PostgreSQL "
+                                                            "timestamp. Give a zone: without one CNPG reads it "
+                                                            "as UTC. \"\", TrueCharts' default, is unset.")
     lsn: str | None = option(None, custom=LSN, doc="Recover up to this WAL location, e.g. 0/3000060.")
-    name: str | None = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point (pg_create_restore_point); needs backupID.")
+    name: str | None = option(None, custom=RESTORE_POINT, doc="Recover up to this restore point "
+                                                              "(pg_create_restore_point); needs backupID.")
     xid: str | None = option(None, custom=XID, doc="Recover up to this transaction id; needs backupID.")
     immediate: bool = option(False, doc="Stop as soon as the backup is consistent; needs backupID.")
-    backup_id: str | None = option(None, key="backupID", doc="Base backup to start from (barman backup id, e.g. 20240501T100000). With time or lsn CNPG picks the closest earlier one.")
+    backup_id: str | None = option(None, key="backupID", doc="Base backup to start from (barman backup "
+                                                             "id, e.g. 20240501T100000). With time or "
+                                                             "lsn CNPG picks the closest earlier one.")
     exclusive: bool | None = option(None, doc="Stop just before the target instead of just after it.")
     tli: str | None = option(None, custom=TLI, doc="Timeline to follow: 'latest' or a number.")
     origins: dict = origins_field()
@@ -341,7 +407,8 @@ class VolumeSnapshots(Located):
     `method: volumeSnapshot` recovery bootstraps the Cluster's volumes from."""
 
     storage: str = option(doc="VolumeSnapshot of the data volume (PGDATA).")
-    wal_storage: str | None = option(None, doc="VolumeSnapshot of the WAL volume (needs the Cluster's spec.walStorage).")
+    wal_storage: str | None = option(None, doc="VolumeSnapshot of the WAL volume "
+                                               "(needs the Cluster's spec.walStorage).")
     tablespaces: dict[str, str] = option(default_factory=dict, doc="VolumeSnapshot per tablespace name.")
     origins: dict = origins_field()
 
@@ -352,9 +419,20 @@ class RecoveryFrom(Located):
     differently (another release, namespace or Cluster name). The recovery side is
     derived from it by the write side's rules; backups go to the new name's lineage."""
 
-    release: str | None = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
-    namespace: str | None = option(None, pattern=NAME_PATTERN, advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop", doc="The old namespace: finds the old Cluster in the live state (--live, --live-kubectl), whose status.systemID is the database to restore.")
-    cluster: str | None = option(None, pattern=NAME_PATTERN, advice="must be a Cluster name: lower-case letters, digits and '-', e.g. shop-cnpg-main", doc="The old Cluster name: the recovery serverName base. Default: the name TrueCharts gave this entry in the old release (<fullname>-cnpg-<name>), else this Cluster's name.")
+    release: str | None = option(None, pattern=RELEASE_PATTERN,
+                                 advice="must be a Helm release name: lower-case "
+                                        "letters, digits, '-' and '.', e.g. shop-prod",
+                                 doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
+    namespace: str | None = option(None, pattern=NAME_PATTERN,
+                                   advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop",
+                                   doc="The old namespace: finds the old Cluster in the live state (--live, "
+                                       "--live-kubectl), whose status.systemID is the database to restore.")
+    cluster: str | None = option(None, pattern=NAME_PATTERN,
+                                 advice="must be a Cluster name: lower-case letters, "
+                                        "digits and '-', e.g. shop-cnpg-main",
+                                 doc="The old Cluster name: the recovery serverName base. "
+                                     "Default: the name TrueCharts gave this entry in the old "
+                                     "release (<fullname>-cnpg-<name>), else this Cluster's name.")
     origins: dict = origins_field()
 
 
@@ -362,17 +440,32 @@ class RecoveryFrom(Located):
 class Recovery(Located):
     """`cnpg.<name>.recovery`: where a recovering Cluster reads from (the read side)."""
 
-    method: Literal["object_store", "backup", "volumeSnapshot"] = option("object_store", doc="Recover from the object store, from a Backup object (any method), or from VolumeSnapshots (recovery.volumeSnapshots).")
-    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the store to read (object_store), or the WAL archive to replay after the snapshots (volumeSnapshot, optional).")
-    revision: str | None = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare Cluster name). auto: the newest lineage in the store holding a completed base backup (needs --check-store).")
+    method: Literal["object_store", "backup", "volumeSnapshot"] = option(
+        "object_store",
+        doc="Recover from the object store, from a Backup object (any "
+            "method), or from VolumeSnapshots (recovery.volumeSnapshots).")
+    credentials: str | None = option(None, doc="Name of an entry under `credentials`: the store to "
+                                               "read (object_store), or the WAL archive to replay "
+                                               "after the snapshots (volumeSnapshot, optional).")
+    revision: str | None = option(None, custom=REVISION, doc="Revision of the lineage to read (\"\" = the bare "
+                                                             "Cluster name). auto: the newest lineage in the store "
+                                                             "holding a completed base backup (needs --check-store).")
     server_name: str | None = option(None, doc="serverName base to read (default: the Cluster name).")
     destination_path: str | None = option(None, doc="Overrides s3://<bucket>[/<path>]/<release>/cnpg.")
     backup_name: str | None = option(None, doc="Backup object to recover from (method: backup).")
-    volume_snapshots: VolumeSnapshots | None = option(None, doc="The VolumeSnapshots to recover from (method: volumeSnapshot).")
-    from_: RecoveryFrom | None = option(None, key="from", doc="Where the old data lives when the restored Cluster has another release, namespace or name.")
+    volume_snapshots: VolumeSnapshots | None = option(None, doc="The VolumeSnapshots to recover "
+                                                                "from (method: volumeSnapshot).")
+    from_: RecoveryFrom | None = option(None, key="from", doc="Where the old data lives when the restored "
+                                                              "Cluster has another release, namespace or name.")
     pitr_target: PitrTarget | None = option(None, doc="Point-in-time recovery target.")
-    system_id: str | None = option(None, key="systemID", custom=SYSTEM_ID, doc="The PostgreSQL system identifier to restore (SELECT system_identifier FROM pg_control_system(), or a running Cluster's status.systemID). With --check-store, a lineage of another system is never read; needed when two databases share one serverName series.")
-    accept_data_loss: bool = option(False, doc="Restore even though the store holds newer WAL of this database that no lineage can restore yet (a newer lineage without a base backup, or a revision older than the newest). The render warns what is lost.")
+    system_id: str | None = option(None, key="systemID", custom=SYSTEM_ID,
+                                   doc="The PostgreSQL system identifier to restore (SELECT "
+                                       "system_identifier FROM pg_control_system(), or a running Cluster's "
+                                       "status.systemID). With --check-store, a lineage of another system is "
+                                       "never read; needed when two databases share one serverName series.")
+    accept_data_loss: bool = option(False, doc="Restore even though the store holds newer WAL of this database that "
+                                               "no lineage can restore yet (a newer lineage without a base backup, "
+                                               "or a revision older than the newest). The render warns what is lost.")
     origins: dict = origins_field()
 
     @property
@@ -401,13 +494,22 @@ class Entry(Located):
     match: Match | None = option(None, doc="Default: a Cluster named <name> or ending in -cnpg-<name>.")
     optional: bool = option(False, doc="Matching no Cluster is not an error.")
     mode: Literal["standalone", "recovery"] = option("standalone", doc="recovery bootstraps the Cluster from a backup.")
-    engine: Literal["barmanObjectStore", "plugin"] = option("barmanObjectStore", doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
-                                                                                   "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
-    release: str | None = option(None, pattern=RELEASE_PATTERN, advice="must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod", doc="Pins the release name in the default destinationPath (<base>/<release>/cnpg), whoever renders; otherwise --release, else the Cluster's app.kubernetes.io/instance label.")
-    skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered (sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
+    engine: Literal["barmanObjectStore", "plugin"] = option(
+        "barmanObjectStore",
+        doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
+            "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
+    release: str | None = option(None, pattern=RELEASE_PATTERN,
+                                 advice="must be a Helm release name: lower-case "
+                                        "letters, digits, '-' and '.', e.g. shop-prod",
+                                 doc="Pins the release name in the default destinationPath "
+                                     "(<base>/<release>/cnpg), whoever renders; otherwise --release, "
+                                     "else the Cluster's app.kubernetes.io/instance label.")
+    skip_empty_wal_archive_check: bool = option(False, doc="Allow backups into the lineage being recovered "
+                                                           "(sets cnpg.io/skipEmptyWalArchiveCheck; dangerous).")
     backups: Backups = option(default_factory=Backups)
     recovery: Recovery = option(default_factory=Recovery)
-    patches: list[dict] = option(default_factory=list, doc="RFC 6902 JSON patch operations applied last to the Cluster.")
+    patches: list[dict] = option(default_factory=list, doc="RFC 6902 JSON patch operations "
+                                                           "applied last to the Cluster.")
     name: str = option("", internal=True)
     origins: dict = origins_field()
 
@@ -434,7 +536,8 @@ class Overlay(Located):
     """The whole overlay, merged from every --overlay file."""
 
     credentials: dict[str, Credential] = option(default_factory=dict, doc="Object-store credentials by name.")
-    defaults: Entry | None = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own values win key by key, lists are replaced whole. See docs/engines.md.")
+    defaults: Entry | None = option(None, doc="Values every cnpg entry starts from (all but match); the entry's own "
+                                              "values win key by key, lists are replaced whole. See docs/engines.md.")
     cnpg: dict[str, Entry] = option(default_factory=dict, doc="One entry per Cluster (or glob of Clusters).")
     files: tuple[str, ...] = option((), internal=True)
     notices: tuple = option((), internal=True)  # warnings found while reading it (renderer.errors.Notice)
