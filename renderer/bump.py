@@ -186,7 +186,8 @@ def edit_text(text: str, name: str, changes: list[tuple[tuple[str, ...], str]]) 
         key = path[-1]
         old = parent.get(key)
         if path[-1] in _QUOTED or isinstance(old, (SingleQuotedScalarString, DoubleQuotedScalarString)):
-            new = (SingleQuotedScalarString if isinstance(old, SingleQuotedScalarString) else DoubleQuotedScalarString)(value)
+            new = (SingleQuotedScalarString if isinstance(old, SingleQuotedScalarString)
+                   else DoubleQuotedScalarString)(value)
         else:
             new = value
         if key in parent:
@@ -314,7 +315,8 @@ def summary(entry_name: str, plan: Plan) -> str:
     return f"cnpg.{entry_name}: the next restore reads {read} and writes revision {_show(plan.derived_backups)}"
 
 
-def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None = None) -> list[tuple[str, str | None, str]]:
+def store_picks(paths: list[str], name: str, buf, context,
+                ca_bundle: str | None = None) -> list[tuple[str, str | None, str]]:
     """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, revision the
     next restore reads, revision it writes) — the plan of that restore, resolved and
     judged against the store exactly as `render --check-store` would; refused as render

@@ -128,8 +128,10 @@ def main() -> None:
 
 # Paths (click.Path) so that shell completion offers file names.
 files_argument = click.argument("files", nargs=-1, metavar="[FILE|-]...", type=click.Path())
-overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH", type=click.Path(),
-                              help=f"Overlay file (repeatable; later files override earlier ones). Default: ${OVERLAY_ENV}.")
+overlay_option = click.option(*RENDER_OPTIONS["overlays"][0], "overlays", multiple=True, metavar="PATH",
+                              type=click.Path(),
+                              help="Overlay file (repeatable; later files override earlier ones). "
+                                   f"Default: ${OVERLAY_ENV}.")
 release_option = click.option(*RENDER_OPTIONS["release"][0], "release", metavar="NAME",
                               help="Release name for the default destinationPath (default: the Cluster's "
                                    "app.kubernetes.io/instance label).")
@@ -343,8 +345,9 @@ def _verify_until(prepared, options, policy, wait: timedelta, interval: timedelt
         if checks.exit_code(confirmations) != checks.EXIT_NOT_CONFIRMED or remaining <= 0:
             return confirmations, now
         pending = [c for c in confirmations if c.state == checks.NOT_CONFIRMED]
-        guard.say("waiting", f"{len(pending)} of {len(confirmations)} Clusters not confirmed yet ({pending[0].cluster}: "
-                             f"{pending[0].missing[0].what}); checking again in {checks.duration(interval)}")
+        guard.say("waiting", f"{len(pending)} of {len(confirmations)} Clusters not confirmed yet "
+                             f"({pending[0].cluster}: {pending[0].missing[0].what}); "
+                             f"checking again in {checks.duration(interval)}")
         time.sleep(min(interval.total_seconds(), remaining))
 
 

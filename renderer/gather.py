@@ -113,7 +113,8 @@ class CaSource:
         if self.options.live_kubectl:
             return self._file(self._kubectl(namespace, ca.name, ca.key)), \
                 f"endpointCA Secret {namespace}/{ca.name} (key {ca.key}), read with kubectl"
-        raise RenderError("--check-store", f"{side.destination_path}: endpointCA names Secret {ca.name} (key {ca.key}), "
+        raise RenderError("--check-store", f"{side.destination_path}: endpointCA names Secret {ca.name} "
+                                           f"(key {ca.key}), "
                                            "which is not in the manifests: pass --ca-bundle FILE with that CA, or "
                                            "--live-kubectl to read the Secret from the cluster")
 

@@ -319,7 +319,8 @@ def _running(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, write: his
 def _moved(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, side: Side, where) -> None:
     live_folder = folder(live.backup_destination_path, live.backup_server_name) \
         if live.backup_destination_path else f"<ObjectStore {live.barman_object_name}>/{live.backup_server_name}"
-    same_path = live.backup_destination_path is None or norm(live.backup_destination_path) == norm(side.destination_path)
+    same_path = (live.backup_destination_path is None
+                 or norm(live.backup_destination_path) == norm(side.destination_path))
     if same_path and live.backup_server_name == side.server_name:
         return
     move = f"the running Cluster writes to {live_folder}; this render would move its archive to {side.folder}"

@@ -49,7 +49,8 @@ class Prepared:
 
 @record
 class Rendered:
-    """What a render produced: the output pieces, the notices, the core's result and the input's documents (for diff)."""
+    """What a render produced: the output pieces, the notices, the core's result and the input's documents
+    (for diff)."""
 
     output: stream.Output
     notices: list[Notice]

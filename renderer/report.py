@@ -124,7 +124,8 @@ def _facts(v, plan) -> dict | None:
         "warnings": v.warnings,
         "systemID": v.system_id, "newestRecoverablePoint": v.point,
         "resolved": [{"side": r.side, "revision": r.revision, "how": r.how} for r in plan.resolutions],
-        "lineagesFound": v.lineages, "recoveryLineage": v.sides.get("recovery"), "backupLineage": v.sides.get("backups"),
+        "lineagesFound": v.lineages,
+        "recoveryLineage": v.sides.get("recovery"), "backupLineage": v.sides.get("backups"),
         "suggested": {"recoveryRevision": v.suggested.get("recovery"), "backupRevision": v.suggested.get("backups")},
     }
 
@@ -152,7 +153,8 @@ def _reads(row: dict) -> str:
     parts = [*row["restoresOutsideStores"], *([_folder(row["recoverySource"])] if row["recoverySource"] else [])]
     old = row["recoveryFrom"]
     shown = " + ".join(parts) or "-"
-    return f"{shown} (written by {old['namespace'] + '/' if old['namespace'] else ''}{old['cluster']})" if old else shown
+    return (f"{shown} (written by {old['namespace'] + '/' if old['namespace'] else ''}{old['cluster']})"
+            if old else shown)
 
 
 def _side(side) -> dict | None:

@@ -334,7 +334,8 @@ def _schedules(plan: Plan, facts: Facts, rendered: Sequence[Scheduled]) -> tuple
     if running is None:
         return ours, []
     names = {s.name for s in running}
-    return running, [f"ScheduledBackup {s.name} is rendered but not in the cluster" for s in ours if s.name not in names]
+    return running, [f"ScheduledBackup {s.name} is rendered but not in the cluster"
+                     for s in ours if s.name not in names]
 
 
 def _found(lineage: LineageState | None) -> str:

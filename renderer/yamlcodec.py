@@ -49,7 +49,8 @@ _SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
 
 # Implicit types of plain scalars, as go-yaml v2 resolves them: words by name, numbers
 # by pattern (an integer first).
-_WORDS = {**dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"],
+_WORDS = {**dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+                           "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"],
                           _BOOL),
           **dict.fromkeys(["~", "null", "Null", "NULL", ""], _NULL), "<<": _MERGE,
           **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",

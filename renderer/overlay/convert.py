@@ -43,7 +43,8 @@ _CHART_SETTINGS = {"primary", "labels", "annotations", "type", "pgVersion", "dat
 _POINTED_VALUES = {
     "restore": "'restore' is not a mode (an old TrueCharts guide says so by mistake); write 'recovery'",
     "replica": "replica mode is not supported: use standalone or recovery",
-    "pg_basebackup": "pg_basebackup recovery is not supported (TrueCharts renders an invalid spec for it): use object_store or backup",
+    "pg_basebackup": "pg_basebackup recovery is not supported (TrueCharts renders an invalid spec for it): "
+                     "use object_store or backup",
 }
 
 
