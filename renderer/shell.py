@@ -44,7 +44,7 @@ def read_inputs(files: tuple[str, ...]) -> bytes | bytearray:
             out += b"\n"
         separator_at = len(out)
         try:
-            _read_into(out, stdin() if name == "-" else open(name, "rb"))
+            _read_into(out, stdin() if name == "-" else open(name, "rb"))  # noqa: SIM115  _read_into closes it
         except OSError as exc:
             raise RenderError(name, f"cannot read input: {exc.strerror or exc}") from None
         if start and out[separator_at:].strip() and not out.startswith(b"---", separator_at):
@@ -65,7 +65,7 @@ def _read_regular_file(name: str) -> bytes | None:
     import stat
 
     try:
-        handle = sys.stdin.buffer if name == "-" else open(name, "rb")
+        handle = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115  closed below
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             if name != "-":
                 handle.close()
