@@ -107,7 +107,7 @@ def repo_root(env: dict[str, str], appdir: Path) -> Path:
     the way would make the count wrong), else we refuse rather than guess."""
     raw = env.get("ARGOCD_APP_SOURCE_PATH") or "."
     source = posixpath.normpath(raw)
-    if source.startswith("/") or source == ".." or source.startswith("../"):
+    if source.startswith(("/", "../")) or source == "..":
         raise ArgoError(f"ARGOCD_APP_SOURCE_PATH {raw!r} leaves the repository")
     appdir = appdir.resolve()
     depth = 0 if source == "." else len(source.split("/"))

@@ -290,7 +290,7 @@ def bump(paths: list[str], name: str, picks: list[tuple[str, str | None, str]] |
         entry = entry_of(merged, name)
         plan = plan_from_overlay(entry) if picks is None else plan_from_store(entry, picks)
         new_text, changes = edit_text(original.text, name, changes_for(entry, plan))
-        _verify(overlay_model.parse(texts[:-1] + [(top, new_text)]), name, plan)
+        _verify(overlay_model.parse([*texts[:-1], (top, new_text)]), name, plan)
         if new_text != original.text:
             _write(target, original.encode(new_text))
     lines = [c.describe(top) for c in changes] or [f"{top}: nothing to change"]

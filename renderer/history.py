@@ -264,7 +264,7 @@ def newest(s: Series, system: int | None, pitr: PitrTarget | None) -> Restore | 
     """The restore with the newest recoverable point among `system`'s lineages (with a
     target: among those that reach it), None when no lineage of it is restorable."""
     candidates = [m for m in of_system(s, system) if len(m.systems) <= 1]  # never an interleaved lineage
-    found = [r for r in map(lambda m: restore(m, pitr), candidates) if r.ok and beyond_target(r, pitr) is None]
+    found = [r for r in (restore(m, pitr) for m in candidates) if r.ok and beyond_target(r, pitr) is None]
     if not found:
         return None
     return max(found, key=lambda r: (r.end_time or datetime.min.replace(tzinfo=r.backup.end_time.tzinfo),

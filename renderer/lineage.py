@@ -391,4 +391,4 @@ def _collision(plan: Plan) -> Plan:
                           "or give it a new value")
     notice = Notice(plan.cluster.where, f"backups write into the lineage being recovered ({b.folder}) because "
                                         "skipEmptyWalArchiveCheck is set: the two histories will share one archive")
-    return replace(plan, shared_folder=True, notices=plan.notices + (notice,))
+    return replace(plan, shared_folder=True, notices=(*plan.notices, notice))

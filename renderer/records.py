@@ -59,7 +59,7 @@ def record(cls=None, /, *, frozen: bool = False, eq: bool = True):
     def wrap(cls):
         table: dict[str, Field] = {f.name: f for base in reversed(cls.__mro__[1:])
                                    for f in getattr(base, "__record_fields__", ())}
-        for name in cls.__dict__.get("__annotations__", {}):
+        for name in cls.__annotations__:  # the class's own (3.10+), also when deferred (3.14)
             table[name] = _declared(cls, name)
         cls.__record_fields__ = tuple(table.values())
         cls.__init__, cls.__repr__ = _init, _repr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
+from itertools import pairwise
 
 from renderer import yamlcodec
 from renderer.cnpg.meta import LINEAGE_PREFIX
@@ -144,7 +145,7 @@ def split(buf: bytes) -> list[Chunk]:
             cuts.add(len(buf) if eol < 0 else eol + 1)
     ordered = sorted(cuts)
     chunks: list[Chunk] = []
-    for start, end in zip(ordered, ordered[1:]):
+    for start, end in pairwise(ordered):
         chunks.append(Chunk(buf, start, end, len(chunks)))
     return chunks or ([Chunk(buf, bom, bom, 0)] if bom else [])  # a lone BOM: one empty document keeps it
 

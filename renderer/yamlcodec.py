@@ -267,7 +267,7 @@ class _Builder:
         if isinstance(node, ScalarNode):
             return self._scalar(node, path)
         if isinstance(node, SequenceNode):
-            return [self.build(item, depth + 1, path + (i,) if self.located else path, replay)
+            return [self.build(item, depth + 1, (*path, i) if self.located else path, replay)
                     for i, item in enumerate(node.value)]
         return self._mapping(node, depth, path, replay)
 
@@ -301,8 +301,8 @@ class _Builder:
             key = self._key(key_node, path)
             if key in own:
                 raise YamlError(f"duplicate key {_shown(key)}: write each key once", _line(key_node),
-                                path + (key,) if self.located else ())
-            own[key] = self.build(value_node, depth + 1, path + (key,) if self.located else path, replay)
+                                (*path, key) if self.located else ())
+            own[key] = self.build(value_node, depth + 1, (*path, key) if self.located else path, replay)
         if not merged:
             return own
         out: dict = {}

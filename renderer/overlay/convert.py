@@ -96,14 +96,14 @@ class Converter:
         fields = {yaml_key(f): f for f in yaml_fields(cls)}
         for key in raw:
             if key not in fields:
-                raise self.fail(path + (key,), self._unknown(key, fields))
+                raise self.fail((*path, key), self._unknown(key, fields))
         kwargs, origins = {}, {"": self.origin(path)}
         for key, field in fields.items():
-            origins[field.name] = self.origin(path + (key,))
+            origins[field.name] = self.origin((*path, key))
             if key in raw:
-                kwargs[field.name] = self.value(hints(cls)[field.name], raw[key], path + (key,), field)
+                kwargs[field.name] = self.value(hints(cls)[field.name], raw[key], (*path, key), field)
             elif field.default is records.MISSING and field.default_factory is records.MISSING:
-                raise self.fail(path + (key,), "is required")
+                raise self.fail((*path, key), "is required")
         if "name" in {f.name for f in records.fields(cls)} and name:
             kwargs.setdefault("name", name)
         obj = cls(**kwargs, origins=origins)
@@ -147,7 +147,7 @@ class Converter:
     def _list(self, item_tp, raw, path):
         if not isinstance(raw, list):
             raise self.fail(path, "must be a list")
-        return [self.value(item_tp, item, path + (i,)) for i, item in enumerate(raw)]
+        return [self.value(item_tp, item, (*path, i)) for i, item in enumerate(raw)]
 
     def _dict(self, value_tp, raw, path):
         if raw is None:
@@ -157,13 +157,13 @@ class Converter:
         out = {}
         for key, item in raw.items():
             if not isinstance(key, str):
-                raise self.fail(path + (key,), "keys must be strings")
+                raise self.fail((*path, key), "keys must be strings")
             if records.is_record(value_tp):
-                out[key] = self.object(value_tp, item, path + (key,), name=key)
+                out[key] = self.object(value_tp, item, (*path, key), name=key)
             elif value_tp is dict:
-                out[key] = self._mapping(item, path + (key,))
+                out[key] = self._mapping(item, (*path, key))
             else:
-                out[key] = self.value(value_tp, item, path + (key,))
+                out[key] = self.value(value_tp, item, (*path, key))
         return out
 
     def _mapping(self, raw, path):

@@ -37,11 +37,11 @@ def _merge(default, value, from_path: tuple, to_path: tuple, known: Source, out_
     out = dict(value)
     for key, item in default.items():
         if key in value:
-            out[key] = _merge(item, value[key], from_path + (key,), to_path + (key,), known, out_maps)
+            out[key] = _merge(item, value[key], (*from_path, key), (*to_path, key), known, out_maps)
         else:
             out[key] = item
-            _copy(from_path + (key,), to_path + (key,), known.lines, out_maps[0])
-            _copy(from_path + (key,), to_path + (key,), known.texts, out_maps[1])
+            _copy((*from_path, key), (*to_path, key), known.lines, out_maps[0])
+            _copy((*from_path, key), (*to_path, key), known.texts, out_maps[1])
     return out
 
 

@@ -55,7 +55,7 @@ def _field(field: Field, tp, definitions: dict) -> dict:
 def _type(tp, definitions: dict) -> dict:
     origin = typing.get_origin(tp)
     if origin in (Union, UnionType):  # Optional[X] and X | None
-        inner = [a for a in typing.get_args(tp) if a is not type(None)][0]
+        inner = next(a for a in typing.get_args(tp) if a is not type(None))
         return {"anyOf": [_type(inner, definitions), {"type": "null"}]}
     if origin is Literal:
         return {"enum": list(typing.get_args(tp))}
