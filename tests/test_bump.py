@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_bump_then_render_reads_what_was_written(tmp_path):
 def test_bump_refusals_leave_the_file_alone(tmp_path, body, fragment):
     path = write(tmp_path, body)
     assert_failed_cleanly(run_cli("bump", "main", "-f", path), fragment)
-    assert open(path).read() == body
+    assert Path(path).read_text() == body
 
 
 def test_bump_reads_manifests_only_with_check_store(tmp_path):
@@ -115,11 +116,11 @@ WAL_ONLY = storefacts.lineage("demo-cnpg-main-r1", [], storefacts.wal(2, 9, 12),
 
 def test_bump_check_store_refuses_a_restore_that_would_lose_newer_writes(tmp_path, moto_s3):
     path = _store_overlay(tmp_path, moto_s3, _lineages(moto_s3, RESTORED, WAL_ONLY))
-    before = open(path).read()
+    before = Path(path).read_text()
     message = assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
                                     "demo-cnpg-main-r1 (no base backup yet) holds WAL archived from")
     assert "Wait for the first base backup in demo-cnpg-main-r1" in message and "acceptDataLoss" in message
-    assert open(path).read() == before
+    assert Path(path).read_text() == before
 
 
 def test_bump_check_store_with_the_loss_accepted_reads_the_newest_restorable_lineage(tmp_path, moto_s3):
@@ -130,7 +131,7 @@ def test_bump_check_store_with_the_loss_accepted_reads_the_newest_restorable_lin
     assert 'cnpg.main.backups.revision: (unset) -> "2"' in out  # the derivation ("1") holds WAL: written explicitly
     assert 'note: the overlay writes to revision "1", but the newest restorable lineage is ""' in out
     assert out.endswith('cnpg.main: the next restore reads revision "" and writes revision "2"\n')
-    assert "# the store" in open(path).read()
+    assert "# the store" in Path(path).read_text()
     rendered = run_cli("render", "--check-store", "-f", path, stdin=INPUT)
     assert rendered.returncode == 0, rendered.stderr.decode()
     assert "these writes are lost" in rendered.stderr.decode()
@@ -138,11 +139,11 @@ def test_bump_check_store_with_the_loss_accepted_reads_the_newest_restorable_lin
 
 def test_bump_check_store_refuses_when_no_lineage_has_a_backup(tmp_path, moto_s3):
     path = _store_overlay(tmp_path, moto_s3, _lineages(moto_s3))
-    before = open(path).read()
+    before = Path(path).read_text()
     assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
                           "Cluster demo/demo-cnpg-main: recovery source", "does not exist",
                           "No lineage of this database in the store holds a usable base backup")
-    assert open(path).read() == before
+    assert Path(path).read_text() == before
 
 
 # --------------------------------------------------------------------------- a careful editor
@@ -188,7 +189,7 @@ def test_an_entry_sharing_anchored_mappings_is_refused_and_nothing_changes(tmp_p
     path = write(tmp_path, CREDENTIALS + body)
     line = assert_failed_cleanly(run_cli("bump", "main", "-f", path), "is shared with other entries")
     assert f"through {shown}" in line
-    assert open(path).read() == CREDENTIALS + body
+    assert Path(path).read_text() == CREDENTIALS + body
 
 
 def test_a_merge_of_plain_keys_is_fine_and_other_entries_keep_their_values(tmp_path):
@@ -277,7 +278,7 @@ def test_a_full_disk_leaves_the_overlay_as_it_was(tmp_path):
             except OSError:
                 pass
         assert_failed_cleanly(run_cli("bump", "main", "-f", path), "cannot write", "left unchanged")
-        assert open(path).read() == BACKUPS_OVERLAY
+        assert Path(path).read_text() == BACKUPS_OVERLAY
         assert sorted(p.name for p in disk.iterdir()) == ["filler", "overlay.yaml"], "no temp file left"
     finally:
         subprocess.run(["umount", str(disk)], check=True)

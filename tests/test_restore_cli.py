@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -68,7 +69,7 @@ def test_live_from_stdin_with_manifests_from_a_file(tmp_path):
     manifests = tmp_path / "orders.yaml"
     manifests.write_bytes(ORDERS)
     result = run_cli("render", "-f", write(tmp_path, ORDERS_OVERLAY % "2"), "--live", "-", str(manifests),
-                     stdin=open(LIVE, "rb").read())
+                     stdin=Path(LIVE).read_bytes())
     assert cluster_of(result)["spec"]["backup"]["barmanObjectStore"]["serverName"] == "orders-r2"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from realparts import DUMMY_KEY_ID, DUMMY_SECRET, MotoS3
@@ -122,7 +123,7 @@ def test_plan_exit_code_is_zero_when_every_verdict_is_safe(tmp_path, https_s3):
 
 def test_plan_exit_code_is_two_when_a_render_would_be_refused(tmp_path, https_s3):
     body = overlay(tmp_path, https_s3, inline_pem(https_s3))
-    path = write(tmp_path, open(body).read() + "    mode: recovery\n    recovery: {credentials: s3, revision: '4'}\n",
+    path = write(tmp_path, Path(body).read_text() + "    mode: recovery\n    recovery: {credentials: s3, revision: '4'}\n",
                  "restore.yaml")
     result = run_cli("plan", "--check-store", "--exit-code", "-o", "json", "-f", path, stdin=INPUT)
     assert result.returncode == 2, result.stderr.decode()
