@@ -153,7 +153,7 @@ def test_skip_annotation_turns_both_checks_off():
 
 
 def test_what_the_player_does_not_play_is_said():
-    with pytest.raises(OperatorError, match="Backup object .* is not played"):
+    with pytest.raises(OperatorError, match=r"Backup object .* is not played"):
         plan("recovery-from-backup-object", name="app-cnpg-main")
 
 
@@ -197,18 +197,18 @@ CATALOG = [
 ])
 def test_choose_backup_as_the_catalog_does(target, expected):
     if expected is None:
-        with pytest.raises(OperatorError, match="^no target backup found$"):
+        with pytest.raises(OperatorError, match=r"^no target backup found$"):
             choose_backup(CATALOG, target)
     else:
         assert choose_backup(CATALOG, target)["backup_id"] == expected
 
 
 def test_choose_backup_failures_carry_cnpgs_messages():
-    with pytest.raises(OperatorError, match="^no target backup found$"):
+    with pytest.raises(OperatorError, match=r"^no target backup found$"):
         choose_backup(CATALOG, {"targetTime": "2026-01-01T00:09:59Z"})
-    with pytest.raises(OperatorError, match="^no target backup found$"):
+    with pytest.raises(OperatorError, match=r"^no target backup found$"):
         choose_backup([], None)
-    with pytest.raises(OperatorError, match="^no backup found with ID B3$"):
+    with pytest.raises(OperatorError, match=r"^no backup found with ID B3$"):
         choose_backup(CATALOG, {"backupID": "B3"})
 
 

@@ -247,7 +247,7 @@ def test_live_guard_auto_keeps_running_lineage_from_kubectl_output():
 
 
 def test_live_guard_needs_a_namespace():
-    with pytest.raises(RenderError, match="has no namespace.*pass --namespace"):
+    with pytest.raises(RenderError, match=r"has no namespace.*pass --namespace"):
         run(ORDERS_OVERLAY % "2", Facts(live=()), ORDERS.replace(b", namespace: shop", b""))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from renderer import lineage, overlay, providers
@@ -52,7 +54,7 @@ def test_standalone_without_revision_writes_the_bare_name():
 
 
 def test_non_numeric_recovery_revision_needs_explicit_backup_revision():
-    with pytest.raises(RenderError, match="set backups.revision explicitly"):
+    with pytest.raises(RenderError, match=re.escape("set backups.revision explicitly")):
         decide("    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
                "    recovery: {credentials: s3, revision: blue}\n")
 
@@ -64,7 +66,7 @@ def test_collision_is_refused_even_without_target():
 
 
 def test_collision_through_server_name_override_is_refused():
-    with pytest.raises(RenderError, match="o.yaml"):
+    with pytest.raises(RenderError, match=re.escape("o.yaml")):
         decide("    mode: recovery\n    backups: {enabled: true, credentials: s3, serverName: old, revision: ''}\n"
                "    recovery: {credentials: s3, serverName: old}\n")
 

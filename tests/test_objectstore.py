@@ -194,7 +194,7 @@ def test_header_from_the_first_bytes_of_a_compressed_segment(suffix, payload):
     key = f"0000000100000000/000000010000000000000003{suffix}"
     header = header_from_bytes(packed[:walfile.HEAD_BYTES[suffix]], key)
     assert (header.system_id, header.segment_size) == (1234, 16 << 20)
-    with pytest.raises(walfile.Unreadable, match="not within the first|corrupt"):
+    with pytest.raises(walfile.Unreadable, match=r"not within the first|corrupt"):
         walfile.leading_bytes(packed[:30], suffix)
 
 

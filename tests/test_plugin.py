@@ -3,6 +3,7 @@ the edges where it must refuse, keep or leave alone."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -76,7 +77,7 @@ def test_other_plugins_stay_and_a_second_archiver_is_refused():
     docs, _ = run("cnpg:\n  pg-cluster:\n    engine: plugin\n",
                   with_cluster_spec("plugins:\n  - name: other.example.com\n    parameters: {a: b}\n"))
     assert [p["name"] for p in cluster_of(docs)["spec"]["plugins"]] == ["other.example.com", "barman-cloud.cloudnative-pg.io"]
-    with pytest.raises(RenderError, match="already has the WAL archiver 'other.example.com'"):
+    with pytest.raises(RenderError, match=re.escape("already has the WAL archiver 'other.example.com'")):
         run("cnpg:\n  pg-cluster:\n    engine: plugin\n",
             with_cluster_spec("plugins:\n  - name: other.example.com\n    isWALArchiver: true\n"))
 
