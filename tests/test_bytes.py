@@ -49,7 +49,7 @@ def test_a_bom_stays_in_front_and_crlf_stays_crlf(bom, crlf, first_separator, cl
     out = render(data, OVERLAY, Context()).output.getvalue()
     kinds = [d["kind"] for d in assert_well_formed(out, bom, crlf)]
     expected = ["Secret", "Cluster", "ScheduledBackup"]
-    assert kinds == (expected + ["ConfigMap"] if cluster_first else ["ConfigMap"] + expected)
+    assert kinds == ([*expected, "ConfigMap"] if cluster_first else ["ConfigMap", *expected])
     untouched = CONFIGMAP.replace(b"\n", b"\r\n") if crlf else CONFIGMAP
     assert untouched.removeprefix(b"" if first_separator or cluster_first else b"---\r\n" if crlf else b"---\n") in out
 

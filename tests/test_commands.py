@@ -117,8 +117,8 @@ def test_validate_reports_one_line_per_problem_with_document_and_field():
     result = run_cli("validate", "--crds", str(CRDS), stdin=bad)
     lines = result.stderr.decode().splitlines()
     assert result.returncode == 1 and result.stdout == b""
-    assert lines == [l for l in lines if l.startswith("cnpg-render: invalid: document 2 (Cluster/pg): ")]
-    assert any("spec.backup.barmanObjectStore.wal.compression" in l for l in lines)
+    assert lines == [line for line in lines if line.startswith("cnpg-render: invalid: document 2 (Cluster/pg): ")]
+    assert any("spec.backup.barmanObjectStore.wal.compression" in line for line in lines)
 
 
 def test_validate_without_crds_checks_admission_rules_and_says_so():

@@ -210,7 +210,7 @@ def test_helm4_failure_is_found_with_last_error(helm4):
     told = helm4.bash(doc_block("helm4-last-error")).stdout
     assert told.startswith("cnpg-render: error:") and "overlay-bad.yaml" in told
     assert "\n  from `cnpg-render render` at " in told and "stale" not in told
-    good = args[:-1] + [f"--post-renderer-args=--overlay={OVERLAY}", "--post-renderer-args=--release=demo"]
+    good = [*args[:-1], f"--post-renderer-args=--overlay={OVERLAY}", "--post-renderer-args=--release=demo"]
     helm4.run([helm4.helm, *good])
     assert "\n  stale: a later run succeeded at " in helm4.bash(doc_block("helm4-last-error")).stdout
 

@@ -21,9 +21,9 @@ from tests.test_cli import INPUT, SECRET, assert_failed_cleanly, write
 BASE = "demo-cnpg-main"
 LIVE = str(FIXTURES / "live" / "clusters-list.yaml")
 ORDERS = b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: orders, namespace: shop}\nspec: {instances: 1}\n"
-ORDERS_OVERLAY = ("credentials:\n  s3: {type: s3, bucket: backups-prod, accessKey: AKIAEXAMPLE, secretKey: %s}\n"
+ORDERS_OVERLAY = (f"credentials:\n  s3: {{type: s3, bucket: backups-prod, accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}\n"
                   "cnpg:\n  orders:\n    backups: {enabled: true, credentials: s3, "
-                  "destinationPath: 's3://backups-prod/shop', revision: '%%s'}\n" % SECRET)
+                  "destinationPath: 's3://backups-prod/shop', revision: '%s'}\n")
 
 
 @pytest.fixture
@@ -210,7 +210,7 @@ def test_plan_check_store_table_and_json(tmp_path, moto_s3, bucket):
 
 
 def test_plan_shows_running_and_recovery_source_empty(tmp_path, moto_s3, bucket):
-    name, client = bucket
+    name, _ = bucket
     path = overlay(tmp_path, moto_s3, name, RESTORE % "")
     (row,) = json.loads(run_cli("plan", "--check-store", "-o", "json", "-f", path, stdin=INPUT).stdout)
     assert (row["facts"]["verdictText"], row["facts"]["suggested"]["recoveryRevision"]) == ("recovery source empty", None)
