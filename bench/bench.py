@@ -28,11 +28,13 @@ RENDER = [str(BIN / "cnpg-render"), "render"]
 FLOOR_YAML = [sys.executable, "-c", "import sys, yaml; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
 FLOOR = [sys.executable, "-c", "import sys, yaml, click; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
 PEAK_RSS = ("import resource, subprocess, sys\n"
-            "with open(sys.argv[1], 'rb') as f: subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL, check=True)\n"
+            "with open(sys.argv[1], 'rb') as f: "
+            "subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL, check=True)\n"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 TRUECHARTS_OVERLAY = """credentials:
-  s3: {type: s3, url: "https://s3.example.com", bucket: my-bucket, path: truecharts, accessKey: AKIAEXAMPLE, secretKey: secretEXAMPLE}
+  s3: {type: s3, url: "https://s3.example.com", bucket: my-bucket, path: truecharts,
+       accessKey: AKIAEXAMPLE, secretKey: secretEXAMPLE}
 cnpg:
   main:
     mode: recovery
@@ -143,7 +145,8 @@ def kustomize(work: Path, runs: int) -> None:
     kdir.mkdir()
     shutil.copy(data, kdir / "input.yaml")
     (kdir / "kustomization.yaml").write_text(
-        "resources: [input.yaml]\npatches:\n- target: {group: postgresql.cnpg.io, version: v1, kind: Cluster, name: demo-cnpg-main}\n"
+        "resources: [input.yaml]\npatches:\n"
+        "- target: {group: postgresql.cnpg.io, version: v1, kind: Cluster, name: demo-cnpg-main}\n"
         "  patch: |\n    - op: add\n      path: /spec/backup\n"
         "      value: {barmanObjectStore: {destinationPath: 's3://my-bucket/demo/cnpg', serverName: demo-cnpg-main}}\n")
     overlay = REPO / "fixtures" / "overlays" / "backups.yaml"
