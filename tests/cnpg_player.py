@@ -117,7 +117,8 @@ def load(stream: bytes) -> list[dict]:
     return [d for d in yaml.safe_load_all(stream) if isinstance(d, dict)]
 
 
-def secrets_in(docs: Iterable[dict], extra: Mapping[str, Mapping[str, str | bytes]] = ()) -> dict[str, dict[str, bytes]]:
+def secrets_in(docs: Iterable[dict],
+               extra: Mapping[str, Mapping[str, str | bytes]] = ()) -> dict[str, dict[str, bytes]]:
     """Secret name -> key -> value, as the API server stores it: ``data`` (base64)
     overlaid by ``stringData``. ``extra`` adds Secrets the render only references
     (``existingSecret``), given as plain values."""
@@ -504,7 +505,8 @@ class ClusterPlan:
         Job's environment starts with ``pod_env`` too (jobs.go ``CreatePrimaryJob``)."""
         read = self._need("read")
         if self.engine == "plugin":
-            return Pod(self.pod_env, {**self._ca_file(read, ""), **(self._ca_file(self.write, "") if self.write else {})})
+            return Pod(self.pod_env, {**self._ca_file(read, ""),
+                                      **(self._ca_file(self.write, "") if self.write else {})})
         if not read.config.get("endpointCA"):
             return Pod(self.pod_env)
         variable = "REQUESTS_CA_BUNDLE" if "azureCredentials" in read.config else "AWS_CA_BUNDLE"
@@ -518,7 +520,8 @@ class ClusterPlan:
         if self.write is None or not self.check_empty_wal_archive:
             return None
         return self._call(self.write, "barman-cloud-check-wal-archive",
-                          check_wal_archive_options(self.write.config, self.write.fallback_name), self.job_pod(), RESTORE_CA)
+                          check_wal_archive_options(self.write.config, self.write.fallback_name),
+                          self.job_pod(), RESTORE_CA)
 
     def backup_list(self) -> Invocation:
         """The catalog of the recovery source (restore.go ``loadBackupObjectFromExternalCluster``
@@ -539,8 +542,8 @@ class ClusterPlan:
             config, fallback = read.config, read.server_name
         else:
             config, fallback = self._backup_store(read), self.name
-        return self._call(read, "barman-cloud-wal-restore", [*wal_restore_options(config, fallback), backup["begin_wal"]],
-                          self.job_pod(), RESTORE_CA)
+        return self._call(read, "barman-cloud-wal-restore",
+                          [*wal_restore_options(config, fallback), backup["begin_wal"]], self.job_pod(), RESTORE_CA)
 
     def restore(self, backup: Mapping[str, Any], pgdata: str) -> Invocation:
         """barman-cloud-restore of the chosen backup (restore.go ``buildRestoreDataDirOptions``;
@@ -549,7 +552,8 @@ class ClusterPlan:
         config, ident = read.config, [read.destination, read.server_name, backup["backup_id"]]
         extra = (config.get("data") or {}).get("restoreAdditionalCommandArgs")
         if self.engine == "plugin":
-            args = [*additional_args([*cloud_provider_options(config), *endpoint_options(config)], extra), *ident, pgdata]
+            args = [*additional_args([*cloud_provider_options(config), *endpoint_options(config)], extra),
+                    *ident, pgdata]
         else:
             args = [*endpoint_options(config), *ident, *cloud_provider_options(config)]
             args = [*additional_args(args, extra), pgdata]
@@ -573,7 +577,8 @@ class ClusterPlan:
     def _need(self, side: str) -> Side:
         found = getattr(self, side)
         if found is None:
-            raise OperatorError(f"Cluster {self.name} has no {'backup' if side == 'write' else 'recovery'} object store")
+            raise OperatorError(f"Cluster {self.name} has no "
+                                f"{'backup' if side == 'write' else 'recovery'} object store")
         return found
 
     def _ca_path(self, side: Side, in_tree_location: str) -> str:
@@ -597,7 +602,8 @@ class ClusterPlan:
     def _backup_store(read: Side) -> dict[str, Any]:
         """restore.go ``barmanObjectStoreFromBackup``: the in-memory Backup's coordinates
         (credentials, endpointCA, endpointURL, destinationPath, serverName) and nothing else."""
-        keep = ("s3Credentials", "azureCredentials", "googleCredentials", "endpointCA", "endpointURL", "destinationPath")
+        keep = ("s3Credentials", "azureCredentials", "googleCredentials",
+                "endpointCA", "endpointURL", "destinationPath")
         return {**{k: read.config[k] for k in keep if k in read.config}, "serverName": read.server_name}
 
 

@@ -66,7 +66,8 @@ def find(docs: list[dict], kind: str, name: str) -> dict:
 
 def raw_doc(text: str, kind: str, name: str) -> str:
     """The raw text of the one document of that kind and name."""
-    hits = [p for p in split_raw(text) if re.search(rf"^kind: {kind}$", p, re.M) and re.search(rf"^  name: {name}$", p, re.M)]
+    hits = [p for p in split_raw(text)
+            if re.search(rf"^kind: {kind}$", p, re.M) and re.search(rf"^  name: {name}$", p, re.M)]
     assert len(hits) == 1, f"expected one raw {kind}/{name}, got {len(hits)}"
     return hits[0]
 

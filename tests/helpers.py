@@ -17,7 +17,8 @@ FIXTURES = REPO / "fixtures"
 CLI = [sys.executable, "-m", "renderer"]
 
 
-def run_cli(*args: str, stdin: bytes = b"", env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, stdin: bytes = b"", env: dict | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run `cnpg-render` as a subprocess, the way Helm and ArgoCD do."""
     full_env = {k: v for k, v in os.environ.items() if k != "CNPG_RENDER_OVERLAY"}
     full_env.update(env or {})

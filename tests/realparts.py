@@ -398,7 +398,8 @@ class PgInstance:
     def set_restore_call(self, call: Invocation) -> None:
         """restore_command: ``call`` with ``%f %p`` (barman-cloud restorer ``Restore``)."""
         write_pod_files(call.files)
-        self._install_script("restore.sh", [f'exec {script_line(call, chr(34) + "$1" + chr(34), chr(34) + "$2" + chr(34))}'])
+        self._install_script("restore.sh",
+                             [f'exec {script_line(call, chr(34) + "$1" + chr(34), chr(34) + "$2" + chr(34))}'])
 
     def _settings(self) -> str:
         """Settings appended after whatever postgresql.conf holds (later lines win).
@@ -498,7 +499,8 @@ class PgInstance:
         often says why: "invalid value for parameter …")."""
         path = self.basedir / "log"
         lines = path.read_text().splitlines() if path.exists() else []
-        picked = {j for i, line in enumerate(lines) if "FATAL:" in line or "PANIC:" in line for j in (i - 1, i) if j >= 0}
+        picked = {j for i, line in enumerate(lines) if "FATAL:" in line or "PANIC:" in line
+                  for j in (i - 1, i) if j >= 0}
         return "\n".join(lines[i] for i in sorted(picked))
 
     # -- SQL, WAL and backups

@@ -53,10 +53,12 @@ def test_defaults_and_native_helm_flags(repo):
 
 
 def test_parameter_beats_env_beats_default(repo):
-    env = {"ARGOCD_ENV_CNPG_OVERLAY": "../../overlays/x.yaml", "ARGOCD_ENV_CNPG_VALUES_FILES": "values-prod.yaml, link-in.yaml"}
+    env = {"ARGOCD_ENV_CNPG_OVERLAY": "../../overlays/x.yaml",
+           "ARGOCD_ENV_CNPG_VALUES_FILES": "values-prod.yaml, link-in.yaml"}
     assert settings_for(repo, **env).values_files == (repo / "apps/shop/values-prod.yaml", repo / "overlays/x.yaml")
     assert settings_for(repo, **env).overlay == repo / "overlays" / "x.yaml"
-    assert settings_for(repo, ARGOCD_APP_PARAMETERS=overlay_param("cnpg-overlay.yaml"), **env).overlay.name == "cnpg-overlay.yaml"
+    parameter = overlay_param("cnpg-overlay.yaml")
+    assert settings_for(repo, ARGOCD_APP_PARAMETERS=parameter, **env).overlay.name == "cnpg-overlay.yaml"
 
 
 @pytest.mark.parametrize("params, message", [

@@ -74,7 +74,8 @@ def test_bump_then_render_reads_what_was_written(tmp_path):
 @pytest.mark.parametrize("body,fragment", [
     ("cnpg:\n  main: {}\n", "backups are not enabled"),
     ("credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
-     "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: blue}}\n", "cannot number the revision after 'blue'"),
+     "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: blue}}\n",
+     "cannot number the revision after 'blue'"),
     ("credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
      "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: auto}}\n", "pass --check-store"),
     ("cnpg:\n  other: {}\n", "cnpg.main: no such entry in the overlay (known: other)"),
@@ -111,7 +112,8 @@ def _lineages(moto_s3, *lineages) -> str:
 # The lineage the lost Cluster wrote first, and a newer one that got WAL but no base backup.
 RESTORED = storefacts.lineage("demo-cnpg-main", [storefacts.backup("20261101T000000", 2, 3, ended=5)],
                               storefacts.wal(1, 1, 9))
-WAL_ONLY = storefacts.lineage("demo-cnpg-main-r1", [], storefacts.wal(2, 9, 12), histories={2: storefacts.promoted(1, 9)})
+WAL_ONLY = storefacts.lineage("demo-cnpg-main-r1", [], storefacts.wal(2, 9, 12),
+                              histories={2: storefacts.promoted(1, 9)})
 
 
 def test_bump_check_store_refuses_a_restore_that_would_lose_newer_writes(tmp_path, moto_s3):

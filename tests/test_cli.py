@@ -117,13 +117,15 @@ def test_bad_overlay_names_file_line_and_key(tmp_path):
 
 
 def test_overlay_errors_never_show_secret_values(tmp_path):
-    overlay = write(tmp_path, f"credentials:\n  s3: {{type: s3, bucket: b, secretKey: {SECRET}, acessKey: AKIAEXAMPLE}}\n")
+    overlay = write(tmp_path, "credentials:\n"
+                              f"  s3: {{type: s3, bucket: b, secretKey: {SECRET}, acessKey: AKIAEXAMPLE}}\n")
     assert_failed_cleanly(run_cli("render", "--overlay", overlay, stdin=INPUT), "credentials.s3.acessKey")
 
 
 def test_unparseable_cluster_names_document():
     bad = INPUT + b"---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: broken\nspec: [\n"
-    assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=bad), "document 3 (Cluster/broken)", "invalid YAML")
+    assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, stdin=bad),
+                          "document 3 (Cluster/broken)", "invalid YAML")
 
 
 def test_missing_release_names_the_cluster():
@@ -154,7 +156,8 @@ def test_namespace_option_fills_missing_namespace():
     data = INPUT.replace(b"  namespace: demo\n", b"")
     result = run_cli("render", "--overlay", BACKUPS, "--namespace", "fallback", stdin=data)
     docs = documents(result.stdout)
-    assert {d["metadata"].get("namespace") for d in by_kind(docs, "ScheduledBackup") + by_kind(docs, "Secret")} == {"fallback"}
+    added = by_kind(docs, "ScheduledBackup") + by_kind(docs, "Secret")
+    assert {d["metadata"].get("namespace") for d in added} == {"fallback"}
 
 
 def test_same_lineage_on_both_sides_is_refused(tmp_path):
@@ -165,7 +168,8 @@ def test_same_lineage_on_both_sides_is_refused(tmp_path):
 
 @pytest.mark.parametrize("schedule", ["0 0 * * *", "*/5 * * * *"])
 def test_five_field_schedule_is_refused_with_the_six_field_form(tmp_path, schedule):
-    overlay = write(tmp_path, f"cnpg:\n  main:\n    backups:\n      scheduledBackups:\n        - {{name: d, schedule: '{schedule}'}}\n")
+    overlay = write(tmp_path, "cnpg:\n  main:\n    backups:\n      scheduledBackups:\n"
+                              f"        - {{name: d, schedule: '{schedule}'}}\n")
     assert_failed_cleanly(run_cli("render", "--overlay", BACKUPS, "--overlay", overlay, stdin=INPUT),
                           f"'0 {schedule}'")
 

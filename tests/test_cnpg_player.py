@@ -51,7 +51,8 @@ def test_in_tree_s3_archive_backup_and_check_carry_every_rendered_setting():
 def test_in_tree_recovery_reads_the_source_entry_and_orders_restore_options_as_cnpg():
     cluster = plan("truecharts-recovery")
     assert (cluster.read.server_name, cluster.write.server_name) == (PG, f"{PG}-r1")
-    chosen = cluster.choose_backup({"backups_list": [backup("B1", "2026-01-01T00:00:00+00:00", "2026-01-01T00:01:00+00:00")]})
+    chosen = cluster.choose_backup(
+        {"backups_list": [backup("B1", "2026-01-01T00:00:00+00:00", "2026-01-01T00:01:00+00:00")]})
     assert cluster.restore(chosen, "/pgdata").args == (
         "--endpoint-url", "https://s3.example.com", "s3://my-bucket/truecharts/immich/cnpg", PG, "B1",
         "--cloud-provider", "aws-s3", "/pgdata")
@@ -140,7 +141,8 @@ def test_existing_secret_is_given_to_the_player():
         plan("cnpg-chart-restore-derived-revision", name="pg-cluster").backup_list()
     cluster = plan("cnpg-chart-restore-derived-revision", name="pg-cluster",
                    secrets={"pg-s3": {"id": "K", "key": "S", "region": "R"}})
-    assert cluster.backup_list().env == {"AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S", "AWS_DEFAULT_REGION": "R"}
+    assert cluster.backup_list().env == {"AWS_ACCESS_KEY_ID": "K", "AWS_SECRET_ACCESS_KEY": "S",
+                                         "AWS_DEFAULT_REGION": "R"}
     with pytest.raises(OperatorError, match="missing key region, inside secret pg-s3"):
         plan("cnpg-chart-restore-derived-revision", name="pg-cluster",
              secrets={"pg-s3": {"id": "K", "key": "S"}}).backup_list()

@@ -122,7 +122,8 @@ def test_validate_reports_one_line_per_problem_with_document_and_field():
 
 
 def test_validate_without_crds_checks_admission_rules_and_says_so():
-    bad = b"apiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: s}\nspec: {schedule: '0 0 * * *', cluster: {name: c}}\n"
+    bad = (b"apiVersion: postgresql.cnpg.io/v1\nkind: ScheduledBackup\nmetadata: {name: s}\n"
+           b"spec: {schedule: '0 0 * * *', cluster: {name: c}}\n")
     result = run_cli("validate", stdin=bad)
     assert result.returncode == 1
     assert "no --crds" in result.stderr.decode() and "0 0 0 * * *" in result.stderr.decode()
@@ -151,8 +152,9 @@ def test_documents_are_counted_alike_everywhere(tmp_path):
     """diff, validate, warnings and errors name the same document the same way: the
     second document of the stream is `document 2`, in every channel."""
     stream = (b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
-              b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: shop-cnpg-main\n  namespace: shop\n"
-              b"  labels: {app.kubernetes.io/instance: shop}\nspec:\n  instances: 1\n  backup: {retentionPolicy: 3 days}\n")
+              b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\n"
+              b"metadata:\n  name: shop-cnpg-main\n  namespace: shop\n  labels: {app.kubernetes.io/instance: shop}\n"
+              b"spec:\n  instances: 1\n  backup: {retentionPolicy: 3 days}\n")
     manifests = tmp_path / "m.yaml"
     manifests.write_bytes(stream)
     diff = run_cli("diff", "--overlay", OVERLAY, str(manifests))

@@ -30,7 +30,8 @@ def bash_complete(tmp_path, *words: str) -> list[str]:
 
 def test_bash_completes_commands(tmp_path):
     assert bash_complete(tmp_path, "cnpg-render", "pl") == ["plan"]
-    assert {"render", "plan", "bump", "argocd-generate", "last-error"} <= set(bash_complete(tmp_path, "cnpg-render", "''"))
+    assert {"render", "plan", "bump", "argocd-generate", "last-error"} <= set(
+        bash_complete(tmp_path, "cnpg-render", "''"))
 
 
 def test_bash_completes_options_of_a_command(tmp_path):

@@ -69,7 +69,8 @@ def test_the_documented_gitops_cycle(platform):
     assert "# daily, to the team's bucket" in (root / "apps" / "shop" / "cnpg-overlay.yaml").read_text()
     patches = load_docs(generated.read_text())[0]["spec"]["postRenderers"][-1]["kustomize"]["patches"]
     assert "serverName: shop-cnpg-main-r1" in patches[-1]["patch"] and "source: shop-cnpg-main" in patches[-1]["patch"]
-    log = subprocess.run(["git", "log", "--format=%s", "restore-shop"], cwd=root, env=env, capture_output=True, text=True)
+    log = subprocess.run(["git", "log", "--format=%s", "restore-shop"], cwd=root, env=env,
+                         capture_output=True, text=True)
     assert log.stdout.splitlines()[0] == "shop: restore from its newest backup"
     after = run(ci, root, env)
     assert after.returncode == 0, after.stderr

@@ -44,8 +44,8 @@ def test_the_documented_verify_commands_run(tmp_path, moto_s3):
     for number, command in enumerate(commands):
         if number == 1:
             put(moto_s3, bucket, backed_up=True)  # the first base backup completed
-        proc = subprocess.run(["bash", "-ec", command], cwd=tmp_path, env=env, capture_output=True, text=True, check=False,
-                              timeout=60)
+        proc = subprocess.run(["bash", "-ec", command], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              check=False, timeout=60)
         assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
         outputs.append(proc.stdout)
     assert "confirmed, first base backup not due yet" in outputs[0]

@@ -104,7 +104,8 @@ def test_generate_reads_parameters_json(sidecar):
 
 
 def test_generate_reads_plugin_env_and_parameters_win(sidecar):
-    env = {"ARGOCD_ENV_CNPG_OVERLAY": "../../overlays/recovery.yaml", "ARGOCD_ENV_CNPG_VALUES_FILES": "values-prod.yaml"}
+    env = {"ARGOCD_ENV_CNPG_OVERLAY": "../../overlays/recovery.yaml",
+           "ARGOCD_ENV_CNPG_VALUES_FILES": "values-prod.yaml"}
     cluster = find(load_docs(generate(sidecar, **env).stdout), "Cluster", CLUSTER)
     assert cluster["spec"]["instances"] == 3 and "recovery" in cluster["spec"]["bootstrap"]
     params = json.dumps([{"name": "overlay", "string": "cnpg-overlay.yaml"}])
@@ -191,7 +192,8 @@ def test_init_refuses_a_repository_alias(sidecar):
 
 def test_plugin_steps_exec_cnpg_render_without_a_shell():
     """Nothing the Application sets (parameters, env) can reach a shell."""
-    steps = {step: PLUGIN["spec"][step]["command"] + PLUGIN["spec"][step].get("args", []) for step in ("init", "generate")}
+    steps = {step: PLUGIN["spec"][step]["command"] + PLUGIN["spec"][step].get("args", [])
+             for step in ("init", "generate")}
     assert steps == {"init": ["cnpg-render", "argocd-init"], "generate": ["cnpg-render", "argocd-generate"]}
 
 

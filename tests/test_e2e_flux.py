@@ -100,7 +100,8 @@ def test_patches_fit_what_helm4_hands_post_renderers(tmp_path):
     captured = capture_helm4_post_render_input(box, tmp_path)
     helmrelease, objects = flux(box, without_post_renderers(tmp_path), chart_render(box, tmp_path))
     patched = post_render(box, tmp_path, captured.read_text(), helmrelease)
-    assert find(patched, "Cluster", "shop-cnpg-main")["metadata"]["annotations"][FILENAME] == "demo/templates/cluster.yaml"
+    cluster = find(patched, "Cluster", "shop-cnpg-main")
+    assert cluster["metadata"]["annotations"][FILENAME] == "demo/templates/cluster.yaml"
     expected = rendered(box, captured)
     for obj in expected:  # added objects carry their Cluster's Helm 4 file name only inside Helm
         if "cnpg-render.io/generated-for" in obj["metadata"].get("annotations", {}):

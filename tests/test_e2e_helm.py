@@ -78,7 +78,8 @@ def test_helm3_stops_before_rendering_when_cnpg_render_is_not_installed(helm3):
     helm3.env["PATH"] = f"{helm3.helm.parent}:/usr/bin:/bin"
     proc = helm3.bash(doc_block("helm3-template"), check=False)
     assert proc.returncode == 1 and proc.stdout == ""
-    assert 'unable to find binary at cnpg-render: exec: "cnpg-render": executable file not found in $PATH' in proc.stderr
+    assert ('unable to find binary at cnpg-render: exec: "cnpg-render": executable file not found in $PATH'
+            in proc.stderr)
 
 
 def test_helm3_renders_without_backups_when_the_post_renderer_is_empty(helm3):
@@ -222,7 +223,8 @@ def test_helm4_plugin_without_cnpg_render_on_path_records_why(helm4):
     assert "cannot find 'cnpg-render'" in helm4.last_error_file.read_text()
     assert "\ntime: 20" in helm4.last_error_file.read_text(), "the launcher dates its error too"
     env["CNPG_RENDER_BIN"] = str(CNPG_RENDER)
-    assert_backup_injected(load_docs(helm4.run([helm4.helm, *args, "--post-renderer-args=--release=demo"], env=env).stdout))
+    rendered = helm4.run([helm4.helm, *args, "--post-renderer-args=--release=demo"], env=env)
+    assert_backup_injected(load_docs(rendered.stdout))
 
 
 def test_helm3_still_loads_plugins_next_to_isolated_helm4(helm3, helm4):

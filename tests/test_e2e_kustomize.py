@@ -44,7 +44,8 @@ def assert_injected(docs, cluster_name, release):
     cluster = find(docs, "Cluster", cluster_name)
     assert cluster["spec"]["backup"]["barmanObjectStore"]["destinationPath"] == f"s3://my-bucket/demo/{release}/cnpg"
     find(docs, "Secret", f"{cluster_name}-provider-backup-s3-creds")
-    assert find(docs, "ScheduledBackup", f"{cluster_name}-sched-backup-daily-backup")["spec"]["cluster"]["name"] == cluster_name
+    scheduled = find(docs, "ScheduledBackup", f"{cluster_name}-sched-backup-daily-backup")
+    assert scheduled["spec"]["cluster"]["name"] == cluster_name
 
 
 def test_legacy_plugin_with_kubectl_kustomize(kbox):
@@ -75,7 +76,8 @@ def test_legacy_plugin_error_fails_the_build_with_our_line(kbox, tmp_path):
                     env={"KUSTOMIZE_PLUGIN_HOME": str(KUSTOMIZE_PLUGIN_HOME)})
     assert proc.returncode != 0 and proc.stdout == ""
     # kustomize hands the plugin a sorted copy; the error names the user's file and line
-    line = next(n for n, text in enumerate((work / "cnpg-backup.yaml").read_text().splitlines(), 1) if "sideways" in text)
+    line = next(n for n, text in enumerate((work / "cnpg-backup.yaml").read_text().splitlines(), 1)
+                if "sideways" in text)
     assert f"cnpg-render: error: {work / 'cnpg-backup.yaml'}:{line}: cnpg.main.mode" in proc.stderr
 
 

@@ -104,7 +104,8 @@ def test_documented_release_install_verifies_the_signature(release, tmp_path):
     assert f"Signed by: {SIGNER} <signer@cnpg-render.invalid>" in out and "Plugin Hash Verified" in out
     listed = box.run([box.helm, "plugin", "list"]).stdout
     assert [line.split()[4] for line in listed.splitlines() if line.startswith("cnpg-render")] == ["signed"]
-    args = ["template", "demo", CHART, "--post-renderer", "cnpg-render", f"--post-renderer-args=--overlay={OVERLAYS / 'overlay.yaml'}"]
+    args = ["template", "demo", CHART, "--post-renderer", "cnpg-render",
+            f"--post-renderer-args=--overlay={OVERLAYS / 'overlay.yaml'}"]
     cluster = find(load_docs(box.run([box.helm, *args]).stdout), "Cluster", "demo-cnpg-main")
     assert cluster["spec"]["backup"]["barmanObjectStore"]
 

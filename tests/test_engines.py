@@ -24,7 +24,8 @@ SNAPSHOTS = "{storage: data-snap, walStorage: wal-snap}"
 COMMON = ("spec.bootstrap.initdb", "spec.bootstrap.recovery.database", "spec.bootstrap.recovery.owner",
           "spec.bootstrap.recovery.secret", "spec.externalClusters[].name", "metadata.annotations")
 OVERLAYS = {
-    "barmanObjectStore": "    mode: recovery\n    backups: {enabled: true, credentials: s3}\n    recovery: {credentials: s3}\n",
+    "barmanObjectStore": "    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+                         "    recovery: {credentials: s3}\n",
     "plugin": "    engine: plugin\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
               "    recovery: {credentials: s3}\n",
     "volumeSnapshot": "    mode: recovery\n    backups: {enabled: true, volumeSnapshot: {className: csi}}\n"
@@ -157,11 +158,14 @@ def test_everything_rendered_validates(tmp_path):
      "cnpg.main.backups.scheduledBackups[0].method", "need backups.volumeSnapshot"),
     ("    backups:\n      enabled: true\n      credentials: s3\n      manualBackups: [{name: m, method: plugin}]\n",
      "cnpg.main.backups.manualBackups[0].method", "the entry's engine is barmanObjectStore"),
-    ("    backups:\n      enabled: true\n      volumeSnapshot: {}\n      manualBackups: [{name: m, method: barmanObjectStore}]\n",
+    ("    backups:\n      enabled: true\n      volumeSnapshot: {}\n"
+     "      manualBackups: [{name: m, method: barmanObjectStore}]\n",
      "cnpg.main.backups.manualBackups[0].method", "need backups.credentials"),
-    ("    backups:\n      enabled: true\n      credentials: s3\n      scheduledBackups: [{name: s, schedule: '@daily', online: false}]\n",
+    ("    backups:\n      enabled: true\n      credentials: s3\n"
+     "      scheduledBackups: [{name: s, schedule: '@daily', online: false}]\n",
      "cnpg.main.backups.scheduledBackups[0].online", "volumeSnapshot backups only"),
-    ("    mode: recovery\n    recovery: {method: volumeSnapshot}\n", "cnpg.main.recovery.volumeSnapshots", "is required"),
+    ("    mode: recovery\n    recovery: {method: volumeSnapshot}\n",
+     "cnpg.main.recovery.volumeSnapshots", "is required"),
     ("    mode: recovery\n    recovery: {credentials: s3, volumeSnapshots: {storage: x}}\n",
      "cnpg.main.recovery.volumeSnapshots", "method: volumeSnapshot only"),
     ((f"    mode: recovery\n    recovery: {{method: volumeSnapshot, volumeSnapshots: {SNAPSHOTS}, credentials: s3,"

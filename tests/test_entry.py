@@ -19,7 +19,8 @@ INPUT = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes()
     (["--overlay=o.yaml"], {"overlays": ("o.yaml",), "release": None, "namespace": None, "files": ()}),
     (["render", "-f", "a", "--overlay", "b", "--release", "r", "-n", "ns", "x.yaml", "-"],
      {"overlays": ("a", "b"), "release": "r", "namespace": "ns", "files": ("x.yaml", "-")}),
-    (["--release=r", "--namespace=ns", "--overlay=o"], {"overlays": ("o",), "release": "r", "namespace": "ns", "files": ()}),
+    (["--release=r", "--namespace=ns", "--overlay=o"],
+     {"overlays": ("o",), "release": "r", "namespace": "ns", "files": ()}),
 ])
 def test_plain_render_calls_are_parsed(args, expected):
     assert plain_render(args) == expected

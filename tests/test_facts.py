@@ -65,7 +65,8 @@ def test_revision_of(name, expected):
 
 
 def test_series_numbers_only_the_derivation_rules_names_and_newest_skips_unrestorable_lineages():
-    state = store(lin(BASE, 1, True), lin(f"{BASE}-r1", 2, True, minute=100), lin(f"{BASE}-r2", 0, True, failed=1, minute=200),
+    state = store(lin(BASE, 1, True), lin(f"{BASE}-r1", 2, True, minute=100),
+                  lin(f"{BASE}-r2", 0, True, failed=1, minute=200),
                   lin(f"{BASE}-rfoo", 5, True, minute=300), lin(f"{BASE}-r01", 5, True, minute=300),
                   lin("other-r9", 1, minute=300))[DEST]
     series = history.series(state, BASE)
@@ -122,12 +123,14 @@ def test_auto_standalone_fresh_install_writes_the_bare_name():
 
 def test_auto_recovery_from_an_empty_store_is_refused():
     with pytest.raises(RenderError, match=r"cnpg.main.recovery.revision: Cluster demo/demo-cnpg-main: recovery "
-                                          r"source s3://bkt/demo/cnpg/demo-cnpg-main does not exist: the new Cluster would wait"):
+                                          r"source s3://bkt/demo/cnpg/demo-cnpg-main does not exist: "
+                                          r"the new Cluster would wait"):
         run(RESTORE_AUTO, Facts(stores=store()))
 
 
 def test_auto_on_an_unchecked_store_says_why():
-    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="the chart's own store, whose credentials are not in the overlay")})
+    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False,
+                                           reason="the chart's own store, whose credentials are not in the overlay")})
     with pytest.raises(RenderError, match="was not checked: the chart's own store"):
         run(RESTORE_AUTO, facts)
 
@@ -201,7 +204,8 @@ def test_plan_collects_instead_of_refusing():
 
 
 def test_unchecked_store_is_reported_not_refused():
-    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False, reason="the chart's own store, whose credentials are not in the overlay")})
+    facts = Facts(stores={DEST: StoreState(DEST, {}, checked=False,
+                                           reason="the chart's own store, whose credentials are not in the overlay")})
     rendered = run(RESTORE_1, facts)
     (a,) = rendered.result.verdicts
     assert a.text == "not checked: s3://bkt/demo/cnpg: the chart's own store, whose credentials are not in the overlay"
@@ -217,8 +221,8 @@ metadata: {name: orders, namespace: shop}
 spec: {instances: 1}
 """
 ORDERS_OVERLAY = ("credentials:\n  s3: {type: s3, bucket: backups-prod, accessKey: A, secretKey: S}\n"
-                  "cnpg:\n  orders:\n    backups: {enabled: true, credentials: s3, destinationPath: 's3://backups-prod/shop', "
-                  "revision: '%s'}\n")
+                  "cnpg:\n  orders:\n    backups: {enabled: true, credentials: s3, "
+                  "destinationPath: 's3://backups-prod/shop', revision: '%s'}\n")
 
 
 def test_live_guard_against_kubectl_output_keeps_a_running_lineage():

@@ -12,7 +12,8 @@ from tests.test_cli import BACKUPS, INPUT, SECRET, assert_failed_cleanly, write
 from tests.test_restore_cli import BASE, RESTORE, bucket, overlay, put_lineage  # noqa: F401 - fixture
 
 HELMRELEASE = ("apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: demo, namespace: apps}\n"
-               "spec:\n  interval: 5m\n  chart: {spec: {chart: demo, sourceRef: {kind: HelmRepository, name: charts}}}\n")
+               "spec:\n  interval: 5m\n"
+               "  chart: {spec: {chart: demo, sourceRef: {kind: HelmRepository, name: charts}}}\n")
 
 
 def flux(tmp_path, *args, stdin=INPUT, helmrelease=HELMRELEASE):
@@ -42,7 +43,8 @@ def test_operations_escape_keys_and_replace_lists_whole():
 def test_release_and_namespace_come_from_the_helmrelease(tmp_path):
     """As `helm template` prints it: no namespace on the Cluster; the label names another release."""
     chart_render = INPUT.replace(b"  namespace: demo\n", b"", 1)
-    result = flux(tmp_path, "-f", BACKUPS, stdin=chart_render, helmrelease=HELMRELEASE.replace("name: demo", "name: shop"))
+    result = flux(tmp_path, "-f", BACKUPS, stdin=chart_render,
+                  helmrelease=HELMRELEASE.replace("name: demo", "name: shop"))
     assert result.returncode == 0, result.stderr.decode()
     docs = documents(result.stdout)
     patches = docs[0]["spec"]["postRenderers"][0]["kustomize"]["patches"]

@@ -88,7 +88,8 @@ def test_make_image_tags_what_the_repo_server_patch_runs(image):
 
 
 def test_the_image_runs_as_uid_999(image, container):
-    assert buildah("inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", image).stdout.strip() == "999:999"
+    image_user = buildah("inspect", "--type", "image", "--format", "{{.OCIv1.Config.User}}", image).stdout.strip()
+    assert image_user == "999:999"
     assert run_in(container, "id", "-u", user=None).stdout == "999\n"
 
 

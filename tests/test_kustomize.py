@@ -90,7 +90,8 @@ def test_exec_plugin_error_points_at_the_users_file(tmp_path):
     result = run_cli("kustomize-plugin", str(tmp_path / "copy.yaml"), stdin=b"",
                      env={"KUSTOMIZE_PLUGIN_CONFIG_ROOT": str(tmp_path)})
     assert result.returncode == 1 and result.stdout == b""
-    assert result.stderr.decode().startswith(f"cnpg-render: error: {tmp_path / 'cnpg-backup.yaml'}:{line}: cnpg.main.mode")
+    assert result.stderr.decode().startswith(
+        f"cnpg-render: error: {tmp_path / 'cnpg-backup.yaml'}:{line}: cnpg.main.mode")
 
 
 def test_exec_plugin_names_documents_by_kind_and_name_not_position(tmp_path):

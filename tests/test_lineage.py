@@ -36,7 +36,8 @@ def test_server_name_appends_revision(base, revision, expected):
 @pytest.mark.parametrize("path,expected", [("", "s3://bkt/rel/cnpg"), ("p", "s3://bkt/p/rel/cnpg"),
                                            ("/p/", "s3://bkt/p/rel/cnpg"), ("a//b", "s3://bkt/a/b/rel/cnpg")])
 def test_default_destination_path_never_has_a_double_slash(path, expected):
-    loaded = overlay.parse([("o.yaml", f"credentials:\n  s3: {{type: s3, bucket: bkt, path: '{path}', inheritFromIAMRole: true}}\n")])
+    loaded = overlay.parse([("o.yaml", "credentials:\n"
+                                       f"  s3: {{type: s3, bucket: bkt, path: '{path}', inheritFromIAMRole: true}}\n")])
     assert providers.destination_path(loaded.credentials["s3"], "rel") == expected
 
 
@@ -72,14 +73,16 @@ def test_collision_through_server_name_override_is_refused():
 
 
 def test_different_destination_paths_do_not_collide():
-    result, notices = decide("    mode: recovery\n    backups: {enabled: true, credentials: s3, revision: '', destinationPath: 's3://x/new'}\n"
+    result, notices = decide("    mode: recovery\n"
+                             "    backups: {enabled: true, credentials: s3, revision: '', destinationPath: 's3://x/new'}\n"
                              "    recovery: {credentials: s3}\n")
     assert result.backup.folder == "s3://x/new/db-cnpg-main" and not notices
 
 
 def test_skip_check_allows_collision_with_a_notice():
     result, notices = decide("    mode: recovery\n    skipEmptyWalArchiveCheck: true\n"
-                             "    backups: {enabled: true, credentials: s3, revision: ''}\n    recovery: {credentials: s3}\n")
+                             "    backups: {enabled: true, credentials: s3, revision: ''}\n"
+                             "    recovery: {credentials: s3}\n")
     assert result.shared_folder and "share one archive" in notices[0].what
 
 

@@ -85,7 +85,8 @@ metadata: {name: two}
 spec: {instances: 1}
 """
     got = parse_live(text)
-    assert [(c.namespace, c.name, c.backup_server_name) for c in got] == [("a", "one", "one-r3"), ("default", "two", None)]
+    assert [(c.namespace, c.name, c.backup_server_name) for c in got] == [("a", "one", "one-r3"),
+                                                                          ("default", "two", None)]
     assert parse_live(text.split("---")[1])[0].backup_destination_path == "s3://x/y"
 
 
@@ -131,7 +132,8 @@ esac
 
 
 def test_read_kubectl_failure_is_one_line(tmp_path):
-    kubectl = _fake_kubectl(tmp_path, 'echo "E1125 noise" >&2; echo "error: context \\"x\\" does not exist" >&2; exit 1\n')
+    kubectl = _fake_kubectl(tmp_path, 'echo "E1125 noise" >&2; '
+                                      'echo "error: context \\"x\\" does not exist" >&2; exit 1\n')
     with pytest.raises(LiveReadError) as exc:
         read_kubectl("x", kubectl=kubectl)
     assert str(exc.value) == 'kubectl get clusters.postgresql.cnpg.io failed (rc=1): error: context "x" does not exist'

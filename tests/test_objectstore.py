@@ -377,8 +377,8 @@ def private_https_s3(tmp_path_factory):
 
 
 def test_tls_with_the_ca_bundle(private_https_s3):
-    access = S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(private_https_s3.tls.ca_file),
-                      ca_source="endpointCA Secret minio-ca, key ca.crt")
+    access = S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET,
+                      ca_bundle=str(private_https_s3.tls.ca_file), ca_source="endpointCA Secret minio-ca, key ca.crt")
     assert inspect("s3://private/pg", access).lineages["app"].histories == {2: (HistoryEntry(1, 0x900000, "x"),)}
 
 
@@ -389,15 +389,17 @@ def test_tls_fails_closed_without_the_right_ca(private_https_s3, tmp_path, which
                       ca_source="endpointCA Secret other" if ca else None)
     with pytest.raises(ObjectStoreError) as exc:
         inspect("s3://private/pg", access)
-    assert str(exc.value) == (f"cannot inspect s3://private/pg: TLS verification failed for {private_https_s3.endpoint_url} "
-                              f"(CA from {source})")
+    assert str(exc.value) == ("cannot inspect s3://private/pg: "
+                              f"TLS verification failed for {private_https_s3.endpoint_url} (CA from {source})")
     _assert_clean(exc.value, "s3://private/pg")
 
 
 def test_a_ca_bundle_that_is_no_ca_is_refused_before_any_request(private_https_s3, tmp_path):
-    for path, why in ((tmp_path / "missing.pem", "cannot be read"), (private_https_s3.tls.key_file, "holds no PEM certificate")):
+    for path, why in ((tmp_path / "missing.pem", "cannot be read"),
+                      (private_https_s3.tls.key_file, "holds no PEM certificate")):
         with pytest.raises(ObjectStoreError) as exc:
-            inspect("s3://private/pg", S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
+            inspect("s3://private/pg",
+                    S3Access(private_https_s3.endpoint_url, "us-east-1", KEY_ID, SECRET, ca_bundle=str(path)))
         assert str(exc.value) == f"cannot inspect s3://private/pg: the CA bundle {path} {why}"
 
 

@@ -34,13 +34,15 @@ def test_defaults_follow_truecharts():
     backups = parse(CRED + "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n").cnpg["main"].backups
     assert (backups.retention_policy, backups.jobs, backups.compression, backups.encryption) == (None, 2, "gzip", None)
     [daily] = backups.scheduled_backups
-    assert (daily.name, daily.schedule, daily.backup_owner_reference, daily.immediate) == ("daily-backup", "0 0 0 * * *", "none", True)
+    assert (daily.name, daily.schedule, daily.backup_owner_reference, daily.immediate) == (
+        "daily-backup", "0 0 0 * * *", "none", True)
 
 
 def test_only_main_gets_truecharts_retention_default():
     """TrueCharts' values.yaml gives defaults to cnpg.main alone: other entries keep
     every backup unless the overlay says otherwise ("" keeps every backup for main too)."""
-    text = CRED + "cnpg:\n  main: {}\n  other: {}\n  pruned: {backups: {retentionPolicy: 4w}}\n  kept: {backups: {retentionPolicy: ''}}\n"
+    text = CRED + ("cnpg:\n  main: {}\n  other: {}\n  pruned: {backups: {retentionPolicy: 4w}}\n"
+                   "  kept: {backups: {retentionPolicy: ''}}\n")
     loaded = parse(text).cnpg
     assert {name: entry.retention for name, entry in loaded.items()} == \
         {"main": "30d", "other": None, "pruned": "4w", "kept": None}
@@ -78,16 +80,19 @@ def test_enabled_backups_need_credentials():
 
 
 def test_credential_needs_exactly_one_way_to_authenticate():
-    message = error_of("credentials:\n  s3: {type: s3, bucket: b, inheritFromIAMRole: true, existingSecret: {name: x}}\n")
+    message = error_of("credentials:\n"
+                       "  s3: {type: s3, bucket: b, inheritFromIAMRole: true, existingSecret: {name: x}}\n")
     assert "existingSecret and inheritFromIAMRole" in message
 
 
 def test_recovery_from_backup_needs_backup_name():
-    assert "cnpg.main.recovery.backupName: is required" in error_of("cnpg:\n  main:\n    mode: recovery\n    recovery: {method: backup}\n")
+    assert "cnpg.main.recovery.backupName: is required" in error_of(
+        "cnpg:\n  main:\n    mode: recovery\n    recovery: {method: backup}\n")
 
 
 def test_compression_accepts_truecharts_toggle():
-    backups = parse("cnpg:\n  main:\n    backups: {compression: {enabled: false}, encryption: {enabled: true}}\n").cnpg["main"].backups
+    backups = parse("cnpg:\n  main:\n    backups: {compression: {enabled: false}, encryption: {enabled: true}}\n"
+                    ).cnpg["main"].backups
     assert (backups.compression, backups.encryption) == (None, "AES256")
     enabled = parse("cnpg:\n  main:\n    backups: {compression: {enabled: true}}\n").cnpg["main"].backups
     assert enabled.compression == "bzip2"  # what {enabled: true} means in TrueCharts' templates
@@ -109,7 +114,8 @@ def test_retention_policy_says_what_to_write(written, advice):
 
 
 def test_wrong_type_names_the_key():
-    assert error_of("cnpg:\n  main:\n    backups: {enabled: 'yes please'}\n").endswith("cnpg.main.backups.enabled: must be true or false")
+    assert error_of("cnpg:\n  main:\n    backups: {enabled: 'yes please'}\n").endswith(
+        "cnpg.main.backups.enabled: must be true or false")
 
 
 def test_duplicate_key_is_an_error():
@@ -126,13 +132,15 @@ def test_later_file_overrides_and_errors_point_at_it():
 
 
 def test_lists_are_replaced_not_merged():
-    first = "cnpg:\n  main:\n    backups:\n      scheduledBackups: [{name: a, schedule: '@daily'}, {name: b, schedule: '@hourly'}]\n"
+    first = ("cnpg:\n  main:\n    backups:\n"
+             "      scheduledBackups: [{name: a, schedule: '@daily'}, {name: b, schedule: '@hourly'}]\n")
     second = "cnpg:\n  main:\n    backups:\n      scheduledBackups: [{name: c, schedule: '@weekly'}]\n"
     assert [s.name for s in parse(first, second).cnpg["main"].backups.scheduled_backups] == ["c"]
 
 
 def test_duplicate_schedule_names_are_refused():
-    text = CRED + "cnpg:\n  main:\n    backups:\n      enabled: true\n      credentials: s3\n      scheduledBackups: [{name: a, schedule: '@daily'}, {name: a, schedule: '@hourly'}]\n"
+    text = CRED + ("cnpg:\n  main:\n    backups:\n      enabled: true\n      credentials: s3\n"
+                   "      scheduledBackups: [{name: a, schedule: '@daily'}, {name: a, schedule: '@hourly'}]\n")
     assert "duplicate scheduled backup name 'a'" in error_of(text)
 
 
@@ -163,7 +171,8 @@ def test_truecharts_keys_we_do_not_read_are_explained(text, hint):
 
 
 def test_a_url_with_credentials_is_not_echoed_in_errors():
-    message = error_of("credentials:\n  s3: {type: s3, bucket: b, url: 'ftp://me:topsecret@host', inheritFromIAMRole: true}\n")
+    message = error_of("credentials:\n"
+                       "  s3: {type: s3, bucket: b, url: 'ftp://me:topsecret@host', inheritFromIAMRole: true}\n")
     assert "credentials.s3.url: must start with https:// or http://" in message and "topsecret" not in message
 
 

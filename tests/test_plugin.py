@@ -31,11 +31,13 @@ def cluster_of(docs) -> dict:
 
 def with_cluster_spec(extra: str) -> bytes:
     """The chart's in-tree render with `extra` YAML added under the Cluster's spec."""
-    return STANDALONE_S3.replace(b"spec:\n  instances: 1\n", b"spec:\n  instances: 1\n" + textwrap.indent(extra, "  ").encode(), 1)
+    return STANDALONE_S3.replace(b"spec:\n  instances: 1\n",
+                                 b"spec:\n  instances: 1\n" + textwrap.indent(extra, "  ").encode(), 1)
 
 
 def test_migration_keeps_the_charts_folder_even_with_the_overlays_store():
-    docs, notices = run(CRED + "cnpg:\n  pg-cluster:\n    engine: plugin\n    backups: {enabled: true, credentials: s3}\n")
+    docs, notices = run(CRED + "cnpg:\n  pg-cluster:\n    engine: plugin\n"
+                               "    backups: {enabled: true, credentials: s3}\n")
     [store] = by_kind(docs, "ObjectStore")
     assert store["spec"]["configuration"]["destinationPath"] == "s3://db-backups/v1"
     assert store["spec"]["configuration"]["s3Credentials"] == {"inheritFromIAMRole": True}
@@ -76,7 +78,8 @@ def test_the_chart_spec_backup_keeps_what_is_not_in_tree():
 def test_other_plugins_stay_and_a_second_archiver_is_refused():
     docs, _ = run("cnpg:\n  pg-cluster:\n    engine: plugin\n",
                   with_cluster_spec("plugins:\n  - name: other.example.com\n    parameters: {a: b}\n"))
-    assert [p["name"] for p in cluster_of(docs)["spec"]["plugins"]] == ["other.example.com", "barman-cloud.cloudnative-pg.io"]
+    assert [p["name"] for p in cluster_of(docs)["spec"]["plugins"]] == ["other.example.com",
+                                                                         "barman-cloud.cloudnative-pg.io"]
     with pytest.raises(RenderError, match=re.escape("already has the WAL archiver 'other.example.com'")):
         run("cnpg:\n  pg-cluster:\n    engine: plugin\n",
             with_cluster_spec("plugins:\n  - name: other.example.com\n    isWALArchiver: true\n"))

@@ -63,7 +63,8 @@ EXPECTED_CHANGES = {
                    "+ Secret/demo-cnpg-main-provider-backup-s3-creds",
                    "~ Cluster/demo-cnpg-main: metadata.annotations, spec.backup"],
     "recovery": ["+ ScheduledBackup/demo-cnpg-main-sched-backup-daily-backup",
-                 "+ Secret/demo-cnpg-main-provider-backup-s3-creds", "+ Secret/demo-cnpg-main-provider-recovery-s3-creds",
+                 "+ Secret/demo-cnpg-main-provider-backup-s3-creds",
+                 "+ Secret/demo-cnpg-main-provider-recovery-s3-creds",
                  "~ Cluster/demo-cnpg-main: metadata.annotations, spec.bootstrap, spec.backup, spec.externalClusters"],
 }
 

@@ -41,7 +41,8 @@ AZURE = "type: azure\nstorageAccount: acct\ncontainer: box\n"
     ("type: google\nbucket: b\ngkeEnvironment: true\nexistingSecret: {name: x}\n", 6,
      "credentials.c.existingSecret", "is for type s3"),
     # s3: keys XOR existingSecret XOR IAM role; both keys
-    ("type: s3\nbucket: b\n", 3, "credentials.c", "needs exactly one of accessKey+secretKey, existingSecret or inheritFromIAMRole"),
+    ("type: s3\nbucket: b\n", 3, "credentials.c",
+     "needs exactly one of accessKey+secretKey, existingSecret or inheritFromIAMRole"),
     ("type: s3\nbucket: b\naccessKey: AKIAEXAMPLE\nsecretKey: topsecret\ninheritFromIAMRole: true\n", 7,
      "credentials.c.inheritFromIAMRole", "(got accessKey and inheritFromIAMRole)"),
     ("type: s3\nbucket: b\naccessKey: AKIAEXAMPLE\n", 3, "credentials.c.secretKey", "is required with inline keys"),
@@ -54,7 +55,8 @@ AZURE = "type: azure\nstorageAccount: acct\ncontainer: box\n"
      "credentials.c.useDefaultAzureCredentials", "needs exactly one of"),
     (AZURE + "connectionString: CONNSTRING\nstorageKey: azureKEY\n", 7, "credentials.c.storageKey",
      "cannot be combined with connectionString"),
-    ("type: azure\ncontainer: box\nstorageKey: azureKEY\n", 3, "credentials.c.storageAccount", "is required for type azure"),
+    ("type: azure\ncontainer: box\nstorageKey: azureKEY\n", 3, "credentials.c.storageAccount",
+     "is required for type azure"),
     ("type: azure\nstorageAccount: acct\nuseDefaultAzureCredentials: true\n", 3, "credentials.c.container",
      "is required for type azure"),
     # google: gkeEnvironment XOR applicationCredentials
@@ -99,11 +101,13 @@ def test_destination_path_per_provider(body, expected):
     (AZURE + "connectionString: CONNSTRING\n", {"connectionString": {"name": "S", "key": "AZURE_CONNECTION_STRING"}},
      {"AZURE_CONNECTION_STRING": "CONNSTRING"}),
     (AZURE + "storageSasToken: SASTOKEN\n",
-     {"storageAccount": {"name": "S", "key": "AZURE_STORAGE_ACCOUNT"}, "storageSasToken": {"name": "S", "key": "AZURE_STORAGE_SAS_TOKEN"}},
+     {"storageAccount": {"name": "S", "key": "AZURE_STORAGE_ACCOUNT"},
+      "storageSasToken": {"name": "S", "key": "AZURE_STORAGE_SAS_TOKEN"}},
      {"AZURE_STORAGE_ACCOUNT": "acct", "AZURE_STORAGE_SAS_TOKEN": "SASTOKEN"}),
     (AZURE + "inheritFromAzureAD: true\n", {"inheritFromAzureAD": True}, {}),
     ("type: google\nbucket: b\napplicationCredentials: GCPJSON\n",
-     {"applicationCredentials": {"name": "S", "key": "APPLICATION_CREDENTIALS"}}, {"APPLICATION_CREDENTIALS": "GCPJSON"}),
+     {"applicationCredentials": {"name": "S", "key": "APPLICATION_CREDENTIALS"}},
+     {"APPLICATION_CREDENTIALS": "GCPJSON"}),
 ])
 def test_credentials_reference_the_cnpg_chart_secret_keys(body, block, data):
     cred = parse(credential(body)).credentials["c"]
@@ -111,7 +115,8 @@ def test_credentials_reference_the_cnpg_chart_secret_keys(body, block, data):
     assert providers.secret_data(cred) == data
 
 
-PITR = "cnpg:\n  main:\n    mode: recovery\n    recovery:\n      method: backup\n      backupName: b\n      pitrTarget:\n"
+PITR = ("cnpg:\n  main:\n    mode: recovery\n    recovery:\n"
+        "      method: backup\n      backupName: b\n      pitrTarget:\n")
 
 
 @pytest.mark.parametrize("target,line,path,what", [

@@ -20,8 +20,10 @@ from tests.test_cli import INPUT, SECRET, assert_failed_cleanly, write
 
 BASE = "demo-cnpg-main"
 LIVE = str(FIXTURES / "live" / "clusters-list.yaml")
-ORDERS = b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: orders, namespace: shop}\nspec: {instances: 1}\n"
-ORDERS_OVERLAY = (f"credentials:\n  s3: {{type: s3, bucket: backups-prod, accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}\n"
+ORDERS = (b"apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: orders, namespace: shop}\n"
+          b"spec: {instances: 1}\n")
+ORDERS_OVERLAY = ("credentials:\n"
+                  f"  s3: {{type: s3, bucket: backups-prod, accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}\n"
                   "cnpg:\n  orders:\n    backups: {enabled: true, credentials: s3, "
                   "destinationPath: 's3://backups-prod/shop', revision: '%s'}\n")
 
@@ -37,17 +39,20 @@ def bucket(moto_s3):
 def put_lineage(client, bucket: str, server: str, backups: int = 0, wal: bool = True) -> None:
     """A lineage of database SYSTEM_A as barman lays it out: `backups` completed base
     backups (ending 2026-11-01 10:00, 11:00, …) each with the WAL it needs."""
-    done = [storefacts.backup(f"2026110{i + 1}T100000", 2 + 2 * i, 3 + 2 * i, ended=600 + 60 * i) for i in range(backups)]
+    done = [storefacts.backup(f"2026110{i + 1}T100000", 2 + 2 * i, 3 + 2 * i, ended=600 + 60 * i)
+            for i in range(backups)]
     segments = storefacts.wal(1, 1, 2 * backups + 4) if wal or backups else []
     storefacts.put_lineage(client, bucket, "demo/cnpg", storefacts.lineage(server, done, segments))
 
 
 def overlay(tmp_path, moto_s3, bucket: str, body: str, cred: str | None = None) -> str:
-    cred = cred or f"{{type: s3, url: '{moto_s3.endpoint_url}', bucket: {bucket}, accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}"
+    cred = cred or (f"{{type: s3, url: '{moto_s3.endpoint_url}', bucket: {bucket}, "
+                    f"accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}")
     return write(tmp_path, f"credentials:\n  s3: {cred}\ncnpg:\n  main:\n{body}")
 
 
-RESTORE = "    mode: recovery\n    backups: {enabled: true, credentials: s3}\n    recovery: {credentials: s3, revision: '%s'}\n"
+RESTORE = ("    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+           "    recovery: {credentials: s3, revision: '%s'}\n")
 AUTO = ("    mode: recovery\n    backups: {enabled: true, credentials: s3, revision: auto}\n"
         "    recovery: {credentials: s3, revision: auto}\n")
 
@@ -88,7 +93,8 @@ def test_allow_lineage_change_renders_with_a_pitr_warning(tmp_path):
     result = run_cli("render", "-f", write(tmp_path, ORDERS_OVERLAY % "3"), "--live", LIVE,
                      "--allow-lineage-change", stdin=ORDERS)
     assert cluster_of(result)["spec"]["backup"]["barmanObjectStore"]["serverName"] == "orders-r3"
-    assert "cnpg-render: warning:" in result.stderr.decode() and "Point-in-time recovery has a gap" in result.stderr.decode()
+    warned = result.stderr.decode()
+    assert "cnpg-render: warning:" in warned and "Point-in-time recovery has a gap" in warned
 
 
 def test_missing_live_file_is_one_line(tmp_path):
@@ -173,12 +179,14 @@ def test_check_store_with_existing_secret_uses_the_aws_environment(tmp_path, mot
                   AWS_EC2_METADATA_DISABLED="true")
     assert_failed_cleanly(run_cli("render", "--check-store", "-f", path, stdin=INPUT, env=no_env),
                           "--check-store: cannot inspect", "no S3 credentials")
-    result = run_cli("render", "--check-store", "-f", path, stdin=INPUT, env={**moto_s3.env(), "AWS_EC2_METADATA_DISABLED": "true"})
+    result = run_cli("render", "--check-store", "-f", path, stdin=INPUT,
+                     env={**moto_s3.env(), "AWS_EC2_METADATA_DISABLED": "true"})
     assert cluster_of(result)["spec"]["backup"]["barmanObjectStore"]["serverName"] == f"{BASE}-r1"
 
 
 def test_check_store_unreachable_endpoint_never_shows_the_secret(tmp_path):
-    cred = f"{{type: s3, url: 'http://user:{SECRET}@127.0.0.1:9', bucket: bkt, accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}"
+    cred = (f"{{type: s3, url: 'http://user:{SECRET}@127.0.0.1:9', bucket: bkt, "
+            f"accessKey: AKIAEXAMPLE, secretKey: {SECRET}}}")
     path = write(tmp_path, f"credentials:\n  s3: {cred}\ncnpg:\n  main:\n{AUTO}")
     assert_failed_cleanly(run_cli("render", "--check-store", "-f", path, stdin=INPUT),
                           "--check-store: cannot inspect s3://bkt/demo/cnpg", "endpoint unreachable")
@@ -201,7 +209,8 @@ def test_plan_check_store_table_and_json(tmp_path, moto_s3, bucket):
     assert lines[5].startswith(f"demo/demo-cnpg-main: backups would write into s3://{name}/demo/cnpg/{BASE}-r1")
     (row,) = json.loads(run_cli("plan", "--check-store", "-o", "json", "-f", path, stdin=INPUT).stdout)
     facts = row["facts"]
-    assert (facts["verdict"], facts["suggested"]) == ("expected-empty-archive", {"recoveryRevision": "", "backupRevision": "2"})
+    assert (facts["verdict"], facts["suggested"]) == ("expected-empty-archive",
+                                                      {"recoveryRevision": "", "backupRevision": "2"})
     assert (facts["systemID"], facts["newestRecoverablePoint"]["serverName"]) == (str(storefacts.SYSTEM_A), BASE)
     assert [(p["code"], p["where"].endswith("cnpg.main.backups.revision")) for p in facts["problems"]] == \
         [("expected-empty-archive", True)]
@@ -213,7 +222,8 @@ def test_plan_shows_running_and_recovery_source_empty(tmp_path, moto_s3, bucket)
     name, _ = bucket
     path = overlay(tmp_path, moto_s3, name, RESTORE % "")
     (row,) = json.loads(run_cli("plan", "--check-store", "-o", "json", "-f", path, stdin=INPUT).stdout)
-    assert (row["facts"]["verdictText"], row["facts"]["suggested"]["recoveryRevision"]) == ("recovery source empty", None)
+    assert (row["facts"]["verdictText"], row["facts"]["suggested"]["recoveryRevision"]) == (
+        "recovery source empty", None)
     live = tmp_path / "live.yaml"
     live.write_text(f"""apiVersion: v1
 kind: List
@@ -224,7 +234,8 @@ items:
   spec:
     backup: {{barmanObjectStore: {{destinationPath: 's3://{name}/demo/cnpg', serverName: {BASE}-r1}}}}
     bootstrap: {{recovery: {{source: {BASE}}}}}
-    externalClusters: [{{name: {BASE}, barmanObjectStore: {{destinationPath: 's3://{name}/demo/cnpg', serverName: {BASE}}}}}]
+    externalClusters:
+    - {{name: {BASE}, barmanObjectStore: {{destinationPath: 's3://{name}/demo/cnpg', serverName: {BASE}}}}}
 """)
     table = run_cli("plan", "--check-store", "--live", str(live), "-f", path, stdin=INPUT).stdout.decode()
     assert "running: lineage kept" in table
@@ -245,7 +256,8 @@ def test_an_s3_credential_cannot_read_an_azure_destination_path(tmp_path, moto_s
 
 def test_schema_accepts_auto_and_refuses_other_spellings():
     validator = jsonschema.Draft7Validator(json.loads(run_cli("schema").stdout))
-    assert not list(validator.iter_errors({"cnpg": {"m": {"backups": {"revision": "auto"}, "recovery": {"revision": "auto"}}}}))
+    assert not list(validator.iter_errors({"cnpg": {"m": {"backups": {"revision": "auto"},
+                                                          "recovery": {"revision": "auto"}}}}))
     assert list(validator.iter_errors({"cnpg": {"m": {"backups": {"revision": "Auto"}}}}))
 
 

@@ -138,7 +138,8 @@ def test_a_snapshot_restore_is_judged_for_the_wal_it_replays_and_names_what_no_s
     _, [verdict] = planned(body, facts=Facts(stores=store(OLD, OLD_LINEAGE)))
     assert verdict.code == "not-checked" and verdict.system_id == str(SYSTEM_A)
     assert "the base backup is VolumeSnapshot snap-1, in the Kubernetes cluster" in verdict.detail
-    _, [verdict] = planned(body, facts=Facts(stores=store(OLD, lineage("old-db", [backup("20261101T000500", 2, 3, 5)]))))
+    _, [verdict] = planned(body,
+                           facts=Facts(stores=store(OLD, lineage("old-db", [backup("20261101T000500", 2, 3, 5)]))))
     assert verdict.code == "recovery-source-empty"
     assert "holds no WAL to replay after VolumeSnapshot snap-1" in verdict.problems[0].what
 
@@ -184,7 +185,8 @@ def test_check_store_judges_the_old_lineage_by_the_old_cluster_identity(tmp_path
     moto_s3.make_bucket(bucket)
     put_lineage(moto_s3.client(), bucket, "old/cnpg", OLD_LINEAGE)
     body = (f"credentials:\n  s3: {{type: s3, url: '{moto_s3.endpoint_url}', bucket: {bucket}, accessKey: AKIAEXAMPLE,"
-            " secretKey: topsecret}\ncnpg:\n  main:\n    mode: recovery\n    backups: {enabled: true, credentials: s3}\n"
+            " secretKey: topsecret}\ncnpg:\n  main:\n    mode: recovery\n"
+            "    backups: {enabled: true, credentials: s3}\n"
             "    recovery: {credentials: s3, from: {release: old, namespace: prod, cluster: old-db}}\n")
     overlay_path, live_path = tmp_path / "o.yaml", tmp_path / "live.yaml"
     overlay_path.write_text(body)
@@ -199,4 +201,5 @@ def test_check_store_judges_the_old_lineage_by_the_old_cluster_identity(tmp_path
     if verdict == "other-system":
         assert "(the status.systemID of prod/old-db)" in row["facts"]["problems"][0]["what"]
         refused = run_cli("render", "--check-store", "--live", str(live_path), "-f", str(overlay_path), stdin=manifests)
-        assert refused.returncode == 1 and refused.stdout == b"" and "cnpg.main.recovery.revision" in refused.stderr.decode()
+        assert refused.returncode == 1 and refused.stdout == b""
+        assert "cnpg.main.recovery.revision" in refused.stderr.decode()

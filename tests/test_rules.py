@@ -99,7 +99,8 @@ def test_overlay_and_validate_agree_on_pitr_targets(key, data):
     scalar = yaml.dump(value, default_style='"', width=1000).rstrip("\n").removesuffix("\n...")  # escapes, any text
     overlay = overlay_accepts(recovery_overlay(f"{key}: {scalar}\nbackupID: b1\n"))
     target = {field: value, **({"backupID": "b1"} if key in ("xid", "name") else {})}
-    assert overlay == validate_accepts(recovery_cluster(target), f"spec.bootstrap.recovery.recoveryTarget.{field}"), value
+    assert overlay == validate_accepts(recovery_cluster(target),
+                                       f"spec.bootstrap.recovery.recoveryTarget.{field}"), value
 
 
 RETENTIONS = st.one_of(
@@ -150,7 +151,8 @@ def test_overlay_and_validate_agree_on_credentials(provider, data):
     keys, location, block, cnpg_names = PROVIDER_KEYS[provider]
     chosen = data.draw(st.lists(st.sampled_from(keys), unique=True, max_size=3))
     fields = ", ".join(f"{k}: {'true' if k in FLAGS else 'V'}" for k in chosen)
-    overlay = overlay_accepts(f"credentials:\n  c: {{type: {provider}, {location}{', ' if fields else ''}{fields}}}\n", "")
+    overlay = overlay_accepts(
+        f"credentials:\n  c: {{type: {provider}, {location}{', ' if fields else ''}{fields}}}\n", "")
     creds = {cnpg_names.get(k, k): True if k in FLAGS else {"name": "s", "key": k} for k in chosen}
     if provider == "azure" and {"storageKey", "storageSasToken"} & set(chosen) and "connectionString" not in chosen:
         creds["storageAccount"] = {"name": "s", "key": "AZURE_STORAGE_ACCOUNT"}  # as _azure_values renders it
@@ -185,7 +187,8 @@ def test_every_name_and_constant_is_defined_once():
 
 
 @pytest.mark.parametrize("patch, says", [
-    ({"op": "replace", "path": "/spec/nothere/deeper", "value": 1}, "replace /spec/nothere/deeper: the path does not exist"),
+    ({"op": "replace", "path": "/spec/nothere/deeper", "value": 1},
+     "replace /spec/nothere/deeper: the path does not exist"),
     ({"op": "remove", "path": "/spec/nothere"}, "remove /spec/nothere: the path does not exist"),
     ({"op": "test", "path": "/spec/instances", "value": 7}, "the Cluster holds another value there"),
     ({"op": "add", "path": "spec/x", "value": 1}, "a path starts with '/'"),

@@ -58,7 +58,8 @@ def test_an_inline_endpoint_ca_is_trusted(tmp_path, https_s3):
 
 def test_an_endpoint_ca_secret_in_the_manifests_is_trusted(tmp_path, https_s3):
     path = overlay(tmp_path, https_s3, f"{{name: {CA_SECRET}}}")
-    assert written(run_cli("render", "--check-store", "-f", path, stdin=INPUT + ca_secret(https_s3))) == "demo-cnpg-main"
+    result = run_cli("render", "--check-store", "-f", path, stdin=INPUT + ca_secret(https_s3))
+    assert written(result) == "demo-cnpg-main"
 
 
 def test_a_secret_only_the_cluster_holds_fails_closed_and_names_the_ways_to_give_it(tmp_path, https_s3):
@@ -123,7 +124,8 @@ def test_plan_exit_code_is_zero_when_every_verdict_is_safe(tmp_path, https_s3):
 
 def test_plan_exit_code_is_two_when_a_render_would_be_refused(tmp_path, https_s3):
     body = overlay(tmp_path, https_s3, inline_pem(https_s3))
-    path = write(tmp_path, Path(body).read_text() + "    mode: recovery\n    recovery: {credentials: s3, revision: '4'}\n",
+    path = write(tmp_path,
+                 Path(body).read_text() + "    mode: recovery\n    recovery: {credentials: s3, revision: '4'}\n",
                  "restore.yaml")
     result = run_cli("plan", "--check-store", "--exit-code", "-o", "json", "-f", path, stdin=INPUT)
     assert result.returncode == 2, result.stderr.decode()

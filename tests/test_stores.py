@@ -88,7 +88,8 @@ def test_azure_identities_are_the_credentials_barman_builds():
 
 def test_secrets_are_masked_in_every_access():
     for access in (AzureAccess(connection_string=SECRET_KEY), AzureAccess(storage_key=SECRET_KEY),
-                   AzureAccess(sas_token=SAS), GcsAccess(credentials_json=SECRET_KEY), S3Access(None, None, "i", SECRET_KEY)):
+                   AzureAccess(sas_token=SAS), GcsAccess(credentials_json=SECRET_KEY),
+                   S3Access(None, None, "i", SECRET_KEY)):
         assert SECRET_KEY not in repr(access) + str(access) and SAS not in repr(access)
 
 
@@ -327,11 +328,12 @@ def test_gcs_errors_are_one_line_without_secrets(gcs, layouts, monkeypatch):
     assert str(exc.value) == "cannot inspect gs://no-such-bucket/pg: bucket 'no-such-bucket' does not exist"
     port = free_port()
     with pytest.raises(ObjectStoreError) as exc:
-        inspect("gs://layouts/pg", GcsAccess(endpoint_url=f"http://127.0.0.1:{port}", credentials_json=layouts["google"][1]
-                                             .credentials_json))
+        inspect("gs://layouts/pg", GcsAccess(endpoint_url=f"http://127.0.0.1:{port}",
+                                             credentials_json=layouts["google"][1].credentials_json))
     assert str(exc.value) == f"cannot inspect gs://layouts/pg: endpoint unreachable (http://127.0.0.1:{port})"
     with pytest.raises(ObjectStoreError) as exc:
-        inspect("gs://layouts/pg", GcsAccess(f'{{"type": "service_account", "private_key": "{SECRET_KEY}"}}', gcs.endpoint))
+        inspect("gs://layouts/pg",
+                GcsAccess(f'{{"type": "service_account", "private_key": "{SECRET_KEY}"}}', gcs.endpoint))
     assert assert_clean(exc.value, "gs://layouts/pg") == ("cannot inspect gs://layouts/pg: applicationCredentials is "
                                                           "not a Google credentials JSON (a service account key)")
 
@@ -343,7 +345,8 @@ def test_a_missing_sdk_names_the_extra(monkeypatch):
     with pytest.raises(ObjectStoreError) as exc:
         inspect("https://acct.blob.core.windows.net/c/pg", AzureAccess(storage_key="K"))
     assert str(exc.value) == ("cannot inspect https://acct.blob.core.windows.net/c/pg: needs azure.storage.blob, which "
-                              "is not installed: pip install 'cnpg-render[store]' (pipx: pipx install --force 'cnpg-render[store]')")
+                              "is not installed: pip install 'cnpg-render[store]' "
+                              "(pipx: pipx install --force 'cnpg-render[store]')")
 
 
 # --------------------------------------------------------------------------- the CLI

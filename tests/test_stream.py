@@ -63,7 +63,8 @@ def test_a_bom_belongs_to_the_stream_and_the_head_keeps_separator_and_comments()
 
 def test_rewrite_keeps_crlf_and_end_marker():
     chunk = stream.split(b"---\r\nkind: Cluster\r\n...\r\n")[0]
-    assert chunk.rewrite({"kind": "Cluster", "x": 1}, needs_separator=True) == b"---\r\nkind: Cluster\r\nx: 1\r\n...\r\n"
+    assert chunk.rewrite({"kind": "Cluster", "x": 1}, needs_separator=True) == (
+        b"---\r\nkind: Cluster\r\nx: 1\r\n...\r\n")
 
 
 def test_rewrite_adds_a_separator_only_when_needed():

@@ -496,7 +496,8 @@ def test_s3_access_key_without_secret_key_is_refused(cluster):
 
 def test_s3_iam_role_and_keys_are_alternatives(cluster):
     store_of(cluster)["s3Credentials"]["inheritFromIAMRole"] = True
-    assert "needs exactly one of accessKeyId+secretAccessKey or inheritFromIAMRole (got" in messages(check_admission(cluster))
+    assert ("needs exactly one of accessKeyId+secretAccessKey or inheritFromIAMRole (got"
+            in messages(check_admission(cluster)))
 
 
 def test_s3_iam_role_alone_is_accepted(cluster):
@@ -506,7 +507,8 @@ def test_s3_iam_role_alone_is_accepted(cluster):
 
 def test_s3_credentials_with_no_method_are_refused(cluster):
     store_of(cluster)["s3Credentials"] = {"region": secret("REGION")}
-    assert "needs exactly one of accessKeyId+secretAccessKey or inheritFromIAMRole" in messages(check_admission(cluster))
+    assert ("needs exactly one of accessKeyId+secretAccessKey or inheritFromIAMRole"
+            in messages(check_admission(cluster)))
 
 
 @pytest.mark.parametrize("azure", [

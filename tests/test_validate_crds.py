@@ -17,9 +17,8 @@ from tests.helpers import CRDS, REPO, run_cli
 
 REAL_CRDS = {path.name: [d for d in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader) if d]
              for path in sorted(CRDS.glob("postgresql.cnpg.io_*.yaml"))}
-OBJECTS = [doc for doc in yaml.safe_load_all((REPO / "fixtures" / "validate" / "intree-cluster.yaml").read_text())
-           if doc] + [doc for doc in yaml.safe_load_all((REPO / "fixtures" / "validate" / "plugin-trio.yaml").read_text())
-                      if doc]
+OBJECTS = [doc for name in ("intree-cluster.yaml", "plugin-trio.yaml")
+           for doc in yaml.safe_load_all((REPO / "fixtures" / "validate" / name).read_text()) if doc]
 ODD = st.sampled_from([None, 3, "x", [], {}, [1], {"type": 5}, {"type": "strin"}, True, {"properties": []},
                        {"items": [{}]}, {"anyOf": {}}, {"required": "spec"}, {"enum": "a"}, {"pattern": "("}])
 
@@ -29,7 +28,8 @@ def break_at(doc, steps: list[int], odd):
     broken = copy.deepcopy(doc)
     parent, key, node = None, None, broken
     for step in steps:
-        children = list(node.items()) if isinstance(node, dict) else list(enumerate(node)) if isinstance(node, list) else []
+        children = (list(node.items()) if isinstance(node, dict)
+                    else list(enumerate(node)) if isinstance(node, list) else [])
         if not children:
             break
         key, _ = children[step % len(children)]
@@ -56,7 +56,8 @@ def test_an_odd_crd_is_a_crd_error_or_problems_never_a_crash(name, steps, odd):
 @pytest.mark.parametrize("text, says", [
     ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\nspec: []\n",
      "CustomResourceDefinition x: spec, spec.names and spec.versions must be"),
-    ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: clusters.postgresql.cnpg.io}\n"
+    ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+     "metadata: {name: clusters.postgresql.cnpg.io}\n"
      "spec:\n  group: postgresql.cnpg.io\n  names: {kind: Cluster}\n  versions:\n  - name: v1\n"
      "    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: objekt}}}}\n",
      "the CRD schema of postgresql.cnpg.io/v1 Cluster is not usable: properties.spec.type"),
@@ -84,6 +85,7 @@ def test_a_deeply_nested_schema_is_refused_by_depth(tmp_path):
     for _ in range(200):
         schema = {"type": "object", "properties": {"x": schema}}
     crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "deep"},
-           "spec": {"group": "g", "names": {"kind": "K"}, "versions": [{"name": "v1", "schema": {"openAPIV3Schema": schema}}]}}
+           "spec": {"group": "g", "names": {"kind": "K"},
+                    "versions": [{"name": "v1", "schema": {"openAPIV3Schema": schema}}]}}
     with pytest.raises(CrdError, match="nested more than 64 deep"):
         Schemas.from_documents([crd])

@@ -205,9 +205,11 @@ def test_a_failing_archiver_is_not_confirmed_whatever_the_store_holds():
 
 def running_cluster(archiving: str = "True", **fields) -> LiveCluster:
     """A live Cluster writing to the bare lineage, archiving as `archiving` says."""
-    condition = Condition("ContinuousArchiving", archiving, "ContinuousArchivingSuccess", "Continuous archiving is working")
-    return LiveCluster(**{"namespace": "demo", "name": BASE, "backup_destination_path": DEST, "backup_server_name": BASE,
-                          "system_id": str(SYSTEM_A), "status": ClusterStatus(archiving=condition), **fields})
+    condition = Condition("ContinuousArchiving", archiving, "ContinuousArchivingSuccess",
+                          "Continuous archiving is working")
+    return LiveCluster(**{"namespace": "demo", "name": BASE, "backup_destination_path": DEST,
+                          "backup_server_name": BASE, "system_id": str(SYSTEM_A),
+                          "status": ClusterStatus(archiving=condition), **fields})
 
 
 def test_a_running_cluster_that_archives_confirms():

@@ -77,7 +77,8 @@ def test_nothing_archived_is_not_confirmed_and_says_where_to_look(tmp_path, moto
     assert "NOT CONFIRMED" in lines[1]
     assert lines[2] == (f"demo/{BASE}: no WAL archived in s3://{bucket}/demo/cnpg/{BASE}/wals/. Look at: "
                         f"ContinuousArchiving in `kubectl cnpg status {BASE} -n demo`; barman-cloud-wal-archive in the "
-                        f"primary's log (`kubectl logs -n demo -l cnpg.io/cluster={BASE},cnpg.io/instanceRole=primary`);"
+                        "primary's log "
+                        f"(`kubectl logs -n demo -l cnpg.io/cluster={BASE},cnpg.io/instanceRole=primary`);"
                         f" the credentials in Secret {BASE}-provider-backup-s3-creds in namespace demo")
 
 
@@ -181,6 +182,7 @@ def test_an_interval_out_of_range_is_refused(tmp_path):
 
 
 def test_an_unreachable_store_is_one_line_without_secrets(tmp_path):
-    path = write(tmp_path, "credentials:\n  s3: {type: s3, url: 'http://127.0.0.1:9', bucket: b, accessKey: AKIAEXAMPLE, "
+    path = write(tmp_path, "credentials:\n"
+                           "  s3: {type: s3, url: 'http://127.0.0.1:9', bucket: b, accessKey: AKIAEXAMPLE, "
                            f"secretKey: {SECRET}}}\ncnpg:\n  main:\n    backups: {{enabled: true, credentials: s3}}\n")
     assert_failed_cleanly(run_cli("verify", "-f", path, stdin=INPUT), "--check-store: cannot inspect s3://b/demo/cnpg")

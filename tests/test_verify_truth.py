@@ -55,7 +55,8 @@ def walk(cnpg: Cnpg, app: App) -> None:
     instance.insert(1)
     instance.archive()
     code, row = verify(step)
-    assert code == 2 and len(whats(row)) == 1 and whats(row)[0].startswith(f"no completed base backup in {folder}/base/")
+    assert code == 2 and len(whats(row)) == 1
+    assert whats(row)[0].startswith(f"no completed base backup in {folder}/base/")
     code, waiting = verify(step, "--first-hours")
     due = waiting["nextBaseBackupDue"]
     assert (code, waiting["state"], due["first"]) == (0, "waiting", True)

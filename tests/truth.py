@@ -153,7 +153,8 @@ def emulated_manifests(tmp_path: Path, gcs: GcsEmulator) -> Path:
     """cluster-main.yaml with ``STORAGE_EMULATOR_HOST`` in the Cluster's spec.env."""
     path = tmp_path / "cluster-gcs.yaml"
     path.write_text(MANIFESTS.read_text().replace(
-        "  instances: 1\n", f"  instances: 1\n  env:\n    - name: STORAGE_EMULATOR_HOST\n      value: {gcs.endpoint}\n"))
+        "  instances: 1\n",
+        f"  instances: 1\n  env:\n    - name: STORAGE_EMULATOR_HOST\n      value: {gcs.endpoint}\n"))
     return path
 
 
