@@ -127,7 +127,8 @@ class Series:
     base: str
     members: tuple[Member, ...]
 
-    def get(self, revision: str) -> Member | None:
+    def get(self, revision: str | None) -> Member | None:
+        """The member of `revision`; None when there is none (an open revision names none)."""
         return next((m for m in self.members if m.revision == revision), None)
 
     @property
