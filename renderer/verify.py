@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 from renderer import cron, history
 from renderer.facts import Facts
-from renderer.lineage import AUTO, DERIVED, Plan, folder
+from renderer.lineage import AUTO, DERIVED, Plan, Side, folder
 from renderer.live import Condition, LiveCluster, Scheduled
 from renderer.objectstore import BaseBackup, LineageState, StoreState, WalSegment
 from renderer.records import record
@@ -160,7 +160,7 @@ def confirm(plan: Plan, facts: Facts, rendered: Sequence[Scheduled], policy: Pol
     server_name, chosen = write_lineage(plan, state, live, facts.live is not None)
     lineage = state.lineages.get(server_name)
     where = _Where(plan.cluster.namespace or "default", plan.cluster.name, side.destination_path, server_name,
-                   _credentials(plan), plan.entry.engine == "plugin")
+                   _credentials(plan, side), plan.entry.engine == "plugin")
     scheduled, notes = _schedules(plan, facts, rendered)
     missing = [*_running(plan, facts, live, where), *_archiving(live, where), *_wal(lineage, policy, now, where),
                *_one_database(lineage, live, where)]
@@ -191,14 +191,23 @@ def write_lineage(plan: Plan, state: StoreState, live: LiveCluster | None, live_
                               "(pass --live-kubectl to read the one the running Cluster writes)")
 
 
-def _credentials(plan: Plan) -> str:
+def _credentials(plan: Plan, side: Side) -> str:
     """Where the write side's credentials come from: the Secret(s) its store names, or
     the pod's identity."""
     from renderer import providers
     from renderer.cnpg.secrets import secret_name
 
-    credential = plan.backup.credential
-    (block,) = providers.credentials(credential, secret_name(plan.cluster.name, "backup", credential)).values()
+    credential = side.credential
+    if credential is None:  # the chart's own store, carried over by a migration: its credentials as the chart has them
+        from renderer.cnpg.migration import chart_store
+
+        store = chart_store(plan.cluster.obj) or {}
+        blocks = [store[p.block] for p in providers.PROVIDERS.values() if isinstance(store.get(p.block), dict)]
+        if not blocks:
+            return "the chart's store settings, carried over by the migration"
+        block = blocks[0]
+    else:
+        (block,) = providers.credentials(credential, secret_name(plan.cluster.name, "backup", credential)).values()
     names = sorted({ref["name"] for ref in block.values() if isinstance(ref, dict)})
     if names:
         return f"Secret {', '.join(names)} in namespace {plan.cluster.namespace or 'default'}"
