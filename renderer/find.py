@@ -53,6 +53,8 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
     """Every Cluster of the documents, in stream order; the same Cluster twice is refused."""
     found = []
     for index, obj in docs:
+        if not isinstance(obj, dict):  # neither a Cluster nor a List
+            continue
         if cnpg.is_cluster(obj):
             found.append(_found(index, None, obj, namespace))
         elif is_list(obj):
@@ -64,7 +66,7 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
 def check_shape(found: Found) -> None:
     """A Cluster whose fields have the wrong type is bad input, not a crash."""
     for path, kind in _SHAPES:
-        value = found.obj
+        value: object = found.obj
         for key in path.split("."):
             value = value.get(key) if isinstance(value, dict) else None
         if value is not None and not isinstance(value, kind):
@@ -82,7 +84,8 @@ def _refuse_duplicates(found: list[Found]) -> None:
 
 
 def _found(index: int, item: int | None, obj: dict, namespace: str | None) -> Found:
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    declared = obj.get("metadata")
+    metadata: dict = declared if isinstance(declared, dict) else {}
     name = str(metadata.get("name") or "")
     where = document_where(index, "Cluster", name, item)
     labels = metadata.get("labels") or {}

@@ -127,7 +127,8 @@ class Series:
     base: str
     members: tuple[Member, ...]
 
-    def get(self, revision: str) -> Member | None:
+    def get(self, revision: str | None) -> Member | None:
+        """The member of `revision`; None when there is none (an open revision names none)."""
         return next((m for m in self.members if m.revision == revision), None)
 
     @property
@@ -136,21 +137,22 @@ class Series:
 
     def next_unused(self, also: tuple[str, ...] = ()) -> str:
         """One past the highest revision present (or in `also`); "" when there is none."""
-        used = {number(m.revision) for m in self.members} | {number(r) for r in also}
-        used.discard(None)
-        return str(max(used) + 1) if used else ""  # type: ignore[type-var]
+        numbers = {number(m.revision) for m in self.members} | {number(r) for r in also}
+        used = {n for n in numbers if n is not None}
+        return str(max(used) + 1) if used else ""
 
 
 def series(state: StoreState, base: str) -> Series:
     """The series of `base` in an inspected store: lineages named `<base>` or
     `<base>-r<N>` (N as the derivation rule writes numbers); other names are not ours."""
-    members = []
+    numbered: list[tuple[int, Member]] = []
     for name, lineage in state.lineages.items():
         revision = revision_of(name, base)
-        if number(revision) is not None:
-            members.append(Member(revision, lineage))
-    members.sort(key=lambda m: number(m.revision))
-    return Series(state.destination_path, base, tuple(members))
+        n = number(revision)
+        if revision is not None and n is not None:
+            numbered.append((n, Member(revision, lineage)))
+    numbered.sort(key=lambda item: item[0])
+    return Series(state.destination_path, base, tuple(m for _, m in numbered))
 
 
 def anchor(s: Series, pinned: str | None) -> int | None:
@@ -186,7 +188,13 @@ def _usable(member: Member, tli: str | None) -> list[BaseBackup]:
     done = [b for b in member.state.backups if b.status == DONE and b.begin_time and b.end_time]
     if tli and tli != "latest":
         done = [b for b in done if b.timeline == int(tli)]
-    return sorted(done, key=lambda b: b.end_time)
+    return sorted(done, key=_ended)
+
+
+def _ended(backup: BaseBackup) -> datetime:
+    """When a backup `_usable` kept ended (it keeps only backups that record it)."""
+    assert backup.end_time is not None
+    return backup.end_time
 
 
 def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None, str | None, str | None]:
@@ -202,8 +210,8 @@ def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None,
     if not usable:
         return None, NO_BACKUP, f"holds no completed base backup ({_found(member)})"
     target_time = _target_time(pitr)
-    if target_time is not None:
-        before = [b for b in usable if b.end_time <= target_time]
+    if pitr is not None and target_time is not None:  # a time only comes with a target
+        before = [b for b in usable if _ended(b) <= target_time]
         return (before[-1], None, None) if before else (None, NO_TARGET_BACKUP, _too_early(usable, pitr))
     if pitr is not None and pitr.lsn is not None:
         target = walchain.parse_lsn(pitr.lsn)
@@ -215,8 +223,8 @@ def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None,
 def _too_early(usable: list[BaseBackup], pitr: PitrTarget) -> str:
     first = usable[0]
     at = f"time {pitr.time}" if pitr.time else f"LSN {pitr.lsn}"
-    ends = f"{first.end_time.isoformat()}" + (f" (LSN {walchain.format_lsn(first.end_lsn)})"
-                                              if first.end_lsn is not None and pitr.lsn else "")
+    ends = f"{_ended(first).isoformat()}" + (f" (LSN {walchain.format_lsn(first.end_lsn)})"
+                                             if first.end_lsn is not None and pitr.lsn else "")
     return (f"has no backup that ended before the recovery target {at} (the earliest completed one, "
             f"{first.backup_id}, ended {ends}): CNPG answers 'no target backup found'")
 
@@ -242,9 +250,10 @@ def beyond_target(chosen: Restore, pitr: PitrTarget | None) -> str | None:
     if pitr is None or chosen.coverage is None:
         return None
     target_time = _target_time(pitr)
-    if target_time is not None and chosen.end_time is not None and target_time >= chosen.end_time + CLOCK_STEP:
+    last = chosen.coverage.last_segment  # chosen.end_time is when it was archived
+    if target_time is not None and last is not None and target_time >= last.archived_at + CLOCK_STEP:
         return (f"the recovery target time {pitr.time} is after the last WAL {chosen.member.name} can replay "
-                f"({chosen.coverage.last_segment.name}, archived {chosen.end_time.isoformat()})")
+                f"({last.name}, archived {last.archived_at.isoformat()})")
     if pitr.lsn is not None and chosen.end_lsn is not None and walchain.parse_lsn(pitr.lsn) > chosen.end_lsn:
         return (f"the recovery target LSN {pitr.lsn} is after the last WAL {chosen.member.name} can replay "
                 f"(up to {walchain.format_lsn(chosen.end_lsn)})")
@@ -267,8 +276,15 @@ def newest(s: Series, system: int | None, pitr: PitrTarget | None) -> Restore | 
     found = [r for r in (restore(m, pitr) for m in candidates) if r.ok and beyond_target(r, pitr) is None]
     if not found:
         return None
-    return max(found, key=lambda r: (r.end_time or datetime.min.replace(tzinfo=r.backup.end_time.tzinfo),
-                                     number(r.member.revision)))
+    return max(found, key=lambda r: (_recoverable_point(r), number(r.member.revision)))
+
+
+def _recoverable_point(r: Restore) -> datetime:
+    """`r.end_time`; without one, a floor below every point (in its backup's time zone)."""
+    if r.end_time is not None:
+        return r.end_time
+    assert r.backup is not None  # restore() gives every ok Restore its backup
+    return datetime.min.replace(tzinfo=_ended(r.backup).tzinfo)
 
 
 def losses(s: Series, system: int | None, chosen: Restore) -> list[Loss]:

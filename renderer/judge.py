@@ -22,12 +22,17 @@ and its write side:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from renderer import history
 from renderer.errors import Notice, RenderError
 from renderer.facts import Facts
 from renderer.lineage import Plan, Side, folder, norm
 from renderer.live import LiveCluster
 from renderer.records import field, record
+
+if TYPE_CHECKING:
+    from renderer.errors import Origin
 
 VERDICTS = {
     "safe": "safe",
@@ -57,7 +62,7 @@ class Problem:
 
     code: str
     what: str
-    where: object  # an overlay Origin
+    where: str | Origin  # the overlay key
     fix: str
 
 
@@ -111,9 +116,9 @@ def judge(plan: Plan, facts: Facts) -> Verdict:
     elif facts.stores is not None:
         _old_cluster(v, plan, facts)
         if plan.recovery is not None and read is not None:
-            _read_side(v, plan, read, pin)
+            _read_side(v, plan, plan.recovery, read, pin)
         if plan.backup is not None and write is not None:
-            _write_side(v, plan, write)
+            _write_side(v, plan, plan.backup, write)
         _unchecked(v, plan, facts)
     if v.problems:
         v.code = v.problems[0].code
@@ -123,7 +128,9 @@ def judge(plan: Plan, facts: Facts) -> Verdict:
 
 
 def _series(side: Side | None, facts: Facts) -> history.Series | None:
-    state = facts.store(side.destination_path) if side else None
+    if side is None:
+        return None
+    state = facts.store(side.destination_path)
     return history.series(state, side.base) if state is not None and state.checked else None
 
 
@@ -147,8 +154,8 @@ def _anchor(pin: int | None, s: history.Series) -> int | None:
 # --------------------------------------------------------------------------- the read side
 
 
-def _read_side(v: Verdict, plan: Plan, s: history.Series, pin: tuple[int | None, str]) -> None:
-    r, side = plan.entry.recovery, plan.recovery
+def _read_side(v: Verdict, plan: Plan, side: Side, s: history.Series, pin: tuple[int | None, str]) -> None:
+    r = plan.entry.recovery
     member = s.get(side.revision)
     if side.base_from is not None:  # the base backup is elsewhere: this lineage gives the WAL to replay
         if member is None or not member.state.has_wal:
@@ -168,6 +175,7 @@ def _read_side(v: Verdict, plan: Plan, s: history.Series, pin: tuple[int | None,
         return
     chosen = history.restore(member, r.pitr_target)
     if not chosen.ok:
+        assert chosen.code is not None  # history.restore gives every problem its verdict code
         v.problems.append(Problem(chosen.code, f"recovery source {side.folder} {chosen.problem}",
                                   _pitr_where(plan) if chosen.code.startswith("pitr") else r.where("revision"),
                                   _fix_recovery(v) if not chosen.code.startswith("pitr") else
@@ -189,7 +197,9 @@ def _old_cluster(v: Verdict, plan: Plan, facts: Facts) -> None:
     """The Cluster that wrote the data (recovery.from) still runs another system than
     recovery.systemID names: one of the two is not the database meant."""
     r, old = plan.entry.recovery, plan.previous
-    live = facts.live_named(old.namespace, old.cluster) if old is not None and r.from_ is not None else None
+    if old is None or r.from_ is None:
+        return
+    live = facts.live_named(old.namespace, old.cluster)
     if live is None or not live.system_id or r.system_id is None or live.system_id == r.system_id:
         return
     v.problems.append(Problem("other-system", f"recovery.systemID is {r.system_id}, but {old.id} (recovery.from) "
@@ -262,8 +272,8 @@ def _pitr_where(plan: Plan):
 # --------------------------------------------------------------------------- the write side
 
 
-def _write_side(v: Verdict, plan: Plan, s: history.Series) -> None:
-    entry, side = plan.entry, plan.backup
+def _write_side(v: Verdict, plan: Plan, side: Side, s: history.Series) -> None:
+    entry = plan.entry
     if entry.mode != "recovery":
         existing = [m for m in s.members if m.has_data]
         if existing:
@@ -317,6 +327,7 @@ def _running(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, write: his
 
 
 def _moved(v: Verdict, plan: Plan, facts: Facts, live: LiveCluster, side: Side, where) -> None:
+    assert live.backup_server_name is not None  # _running asks only about a Cluster that archives
     live_folder = folder(live.backup_destination_path, live.backup_server_name) \
         if live.backup_destination_path else f"<ObjectStore {live.barman_object_name}>/{live.backup_server_name}"
     same_path = (live.backup_destination_path is None
@@ -355,10 +366,10 @@ def _report(v: Verdict, plan: Plan, read: history.Series | None, write: history.
         newest = history.newest(source, _anchor(pin, source), plan.entry.recovery.pitr_target)
         v.suggested["recovery"] = newest.member.revision if newest else None
     if write is not None:
-        also = (v.suggested["recovery"],) if source is not None and source.base == write.base and \
-            norm(source.destination_path) == norm(write.destination_path) and v.suggested.get("recovery") is not None \
-            else ()
-        v.suggested["backups"] = write.next_unused(also)
+        recovery = v.suggested.get("recovery")
+        same_series = source is not None and source.base == write.base and \
+            norm(source.destination_path) == norm(write.destination_path)
+        v.suggested["backups"] = write.next_unused((recovery,) if same_series and recovery is not None else ())
 
 
 def _lineage(m: history.Member, s: history.Series) -> dict:
@@ -376,6 +387,7 @@ def _lineage(m: history.Member, s: history.Series) -> dict:
 def _point(chosen: history.Restore) -> dict:
     from renderer import walchain
 
+    assert chosen.backup is not None  # only a restore that is ok is shown, and it has its base backup
     return {"serverName": chosen.member.name, "backupID": chosen.backup.backup_id,
             "time": chosen.end_time.isoformat() if chosen.end_time else None,
             "lsn": walchain.format_lsn(chosen.end_lsn) if chosen.end_lsn is not None else None}

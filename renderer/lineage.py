@@ -30,6 +30,7 @@ from renderer.overlay.model import (
     Entry,
     Overlay,
     Recovery,
+    RecoveryFrom,
 )
 from renderer.records import record, replace
 
@@ -217,7 +218,7 @@ def _previous(entry: Entry, cluster: Found, release: Release | None) -> Previous
     where = str(wanted.where(""))
     old_release = Release(wanted.release, "recovery.from", where) if wanted.release else release
     namespace = wanted.namespace or cluster.namespace
-    _check_namespaced(entry, cluster, namespace)
+    _check_namespaced(entry, wanted, cluster, namespace)
     if wanted.cluster:
         return Previous(old_release, namespace, wanted.cluster, "recovery.from")
     if not wanted.release:
@@ -231,14 +232,14 @@ def _previous(entry: Entry, cluster: Found, release: Release | None) -> Previous
     return Previous(old_release, namespace, name, f"TrueCharts name in release {wanted.release}")
 
 
-def _check_namespaced(entry: Entry, cluster: Found, namespace: str | None) -> None:
+def _check_namespaced(entry: Entry, wanted: RecoveryFrom, cluster: Found, namespace: str | None) -> None:
     """Backup objects and VolumeSnapshots are namespaced, and CNPG reads them from the
     restored Cluster's namespace only; an object store has no namespace."""
     r = entry.recovery
     if r.method == "object_store" or namespace == cluster.namespace:
         return
     objects = "the Backup object" if r.method == "backup" else "VolumeSnapshots"
-    raise RenderError(r.from_.where("namespace"),
+    raise RenderError(wanted.where("namespace"),
                       f"is {namespace}, but method: {r.method} reads {objects} from the restored Cluster's namespace "
                       f"({cluster.namespace}): copy them there, or recover with method: object_store")
 
@@ -249,6 +250,7 @@ def _recovery_side(entry: Entry, overlay: Overlay, cluster: Found, previous: Pre
     r = entry.recovery
     if previous is None or not r.reads_store:
         return None
+    assert r.credentials is not None  # reads_store requires them
     cred = overlay.credentials[r.credentials]
     revision, how = (None, AUTO) if r.revision == AUTO_REVISION else (r.revision or "", _how(r.revision))
     return Side(_destination(r.destination_path, cred, previous.release, cluster.where, "recovery"),
@@ -363,7 +365,13 @@ def settle(plan: Plan, recovery: str | None = None, backups: str | None = None,
         rec = replace(rec, revision=recovery)
     bak = plan.backup
     if bak is not None and bak.revision is None:
-        value = derive(plan.entry, rec.revision if rec else "") if bak.how == DERIVED else backups
+        value = backups
+        if bak.how == DERIVED:
+            recovered = rec.revision if rec else ""
+            # A derived write side is open only while its recovery side is (revision: auto),
+            # and resolve always decides that one: it is filled by now.
+            assert recovered is not None
+            value = derive(plan.entry, recovered)
         bak = replace(bak, revision=value)
     return _collision(replace(plan, recovery=rec, backup=bak, resolutions=plan.resolutions + resolutions))
 

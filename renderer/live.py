@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, overload
 
 from renderer.cnpg.meta import API_GROUP, PLUGIN_API_GROUP, PLUGIN_NAME
 
@@ -121,6 +122,15 @@ def iter_objects(text: str) -> Iterable[dict]:
         yield doc
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    """``value`` when it is a mapping, else an empty one (absent, or not an object)."""
+    return value if isinstance(value, dict) else {}
+
+
+@overload
+def _meta(obj: dict, namespace: str = "default") -> tuple[str, str]: ...
+@overload
+def _meta(obj: dict, namespace: str | None) -> tuple[str | None, str]: ...
 def _meta(obj: dict, namespace: str | None = "default") -> tuple[str | None, str]:
     """(namespace, name); a live object without a namespace is in ``default``."""
     meta = obj.get("metadata") or {}
@@ -156,9 +166,9 @@ def cluster_status(status: dict) -> ClusterStatus:
 def scheduled_from_object(obj: dict, namespace: str | None = "default") -> Scheduled:
     """A ScheduledBackup object as `verify` reads it (``namespace``: where one without
     a namespace lives)."""
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    cluster = spec.get("cluster") if isinstance(spec.get("cluster"), dict) else {}
+    spec = _mapping(obj.get("spec"))
+    status = _mapping(obj.get("status"))
+    cluster = _mapping(spec.get("cluster"))
     return Scheduled(*_meta(obj, namespace), str(cluster.get("name") or ""), str(spec.get("schedule") or ""),
                      spec.get("immediate") is True, spec.get("suspend") is True, _time(status.get("lastCheckTime")),
                      _time(status.get("lastScheduleTime")), _time(status.get("nextScheduleTime")))
@@ -215,22 +225,22 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     namespace, name = _meta(obj)
     spec = obj.get("spec") or {}
     annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
-    recovered = dict(zip(("recovery_destination_path", "recovery_server_name"), recovery_source(obj, stores)))
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
-    recovered["system_id"] = str(status["systemID"]) if status.get("systemID") else None
-    recovered["status"] = cluster_status(status)
+    recovery_path, recovery_server = recovery_source(obj, stores)
+    status = _mapping(obj.get("status"))
+    system_id = str(status["systemID"]) if status.get("systemID") else None
+    operator_status = cluster_status(status)
+    archiver = dest = server = store_name = None
     store = (spec.get("backup") or {}).get("barmanObjectStore")
     if isinstance(store, dict):
-        return LiveCluster(namespace, name, store.get("destinationPath"), store.get("serverName") or name,
-                           annotations, archiver="barmanObjectStore", **recovered)
-    plugin = _plugin_entry(spec)
-    if plugin is not None:
+        archiver, dest, server = "barmanObjectStore", store.get("destinationPath"), store.get("serverName") or name
+    elif (plugin := _plugin_entry(spec)) is not None:
         params = plugin.get("parameters") or {}
         store_name = params.get("barmanObjectName")
+        archiver, server = "plugin", params.get("serverName") or name
         dest = stores.get((namespace, store_name)) if store_name else None
-        return LiveCluster(namespace, name, dest, params.get("serverName") or name, annotations,
-                           archiver="plugin", barman_object_name=store_name, **recovered)
-    return LiveCluster(namespace, name, None, None, annotations, **recovered)
+    return LiveCluster(namespace, name, dest, server, annotations, archiver=archiver, barman_object_name=store_name,
+                       recovery_destination_path=recovery_path, recovery_server_name=recovery_server,
+                       system_id=system_id, status=operator_status)
 
 
 def parse_live(text: str) -> list[LiveCluster]:

@@ -30,7 +30,8 @@ def pair(entries: list[Entry], clusters: list, unreadable: list[str] | tuple = (
     Unmatched entries and doubly matched Clusters are errors: silence there would mean
     a database without backups. An optional entry that matches nothing while some
     document could not be read (`unreadable`: where they are) says so in `notices`."""
-    pairs, owner = [], {}
+    pairs: list[tuple[Entry, object]] = []
+    owner: dict[int, str] = {}
     for entry in entries:
         found = [c for c in clusters if matches(entry, c.name, c.namespace, c.labels)]
         if not found and not entry.optional:

@@ -133,9 +133,12 @@ def _facts(v, plan) -> dict | None:
 def exit_code(rows: list[dict]) -> int:
     """`plan --exit-code` for CI: 0 every verdict safe, 2 a render would be refused,
     3 nothing refused but something was not checked (1 stays the error exit)."""
-    verdicts = [row.get("facts") for row in rows]
-    if any(f is None or f["problems"] for f in verdicts):
-        return 2
+    verdicts: list[dict] = []
+    for row in rows:
+        f = row.get("facts")
+        if f is None or f["problems"]:
+            return 2
+        verdicts.append(f)
     return 0 if all(f["safe"] for f in verdicts) else 3
 
 

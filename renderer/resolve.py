@@ -77,6 +77,7 @@ def _recovery(plan: Plan, side: Side, facts: Facts | None, live: LiveCluster | N
         out.append(Resolution("recovery", revision, "kept from the running Cluster"))
         return revision
     state = _store(plan, section, side, facts, "is not running and the store was not read: pass --check-store")
+    assert facts is not None  # _store raised without them
     series = history.series(state, side.base)
     pinned = facts.restored_system(plan)[0]
     system = history.anchor(series, None if pinned is None else str(pinned))

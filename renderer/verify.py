@@ -36,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 
 from renderer import cron, history
 from renderer.facts import Facts
-from renderer.lineage import AUTO, DERIVED, Plan, folder
+from renderer.lineage import AUTO, DERIVED, Plan, Side, folder
 from renderer.live import Condition, LiveCluster, Scheduled
 from renderer.objectstore import BaseBackup, LineageState, StoreState, WalSegment
 from renderer.records import record
@@ -149,26 +149,27 @@ def confirm(plan: Plan, facts: Facts, rendered: Sequence[Scheduled], policy: Pol
     assert side is not None, "verify confirms Clusters with backups"
     live = facts.live_cluster(plan.cluster)
     state = facts.store(side.destination_path)
-    base = {"cluster": plan.cluster.id, "destination_path": side.destination_path, "live": live,
-            "live_given": facts.live is not None}
+    cluster, live_given = plan.cluster.id, facts.live is not None
     if state is None or not state.checked:
         reason = state.reason if state is not None else "the store was not read"
-        return Confirmation(state=NOT_CHECKED, server_name=side.server_name, chosen="rendered",
+        return Confirmation(cluster, NOT_CHECKED, side.destination_path, side.server_name, chosen="rendered",
                             missing=(Missing(f"{side.destination_path} was not checked: {reason}",
                                              "verify reads a store with the overlay's credentials: give "
-                                             "this Cluster's entry backups.credentials"),), **base)
+                                             "this Cluster's entry backups.credentials"),),
+                            live=live, live_given=live_given)
     server_name, chosen = write_lineage(plan, state, live, facts.live is not None)
     lineage = state.lineages.get(server_name)
     where = _Where(plan.cluster.namespace or "default", plan.cluster.name, side.destination_path, server_name,
-                   _credentials(plan), plan.entry.engine == "plugin")
+                   _credentials(plan, side), plan.entry.engine == "plugin")
     scheduled, notes = _schedules(plan, facts, rendered)
     missing = [*_running(plan, facts, live, where), *_archiving(live, where), *_wal(lineage, policy, now, where),
                *_one_database(lineage, live, where)]
     due, waiting, backup_missing = _base_backup(lineage, scheduled, policy, now, where)
     missing += backup_missing
     result = NOT_CONFIRMED if missing else (WAITING if waiting else CONFIRMED)
-    return Confirmation(state=result, server_name=server_name, chosen=chosen, lineage=lineage, due=due,
-                        scheduled=scheduled, missing=tuple(missing), notes=tuple(notes), **base)
+    return Confirmation(cluster, result, side.destination_path, server_name, chosen, lineage=lineage, due=due,
+                        live=live, live_given=live_given, scheduled=scheduled, missing=tuple(missing),
+                        notes=tuple(notes))
 
 
 def write_lineage(plan: Plan, state: StoreState, live: LiveCluster | None, live_given: bool) -> tuple[str, str]:
@@ -177,6 +178,7 @@ def write_lineage(plan: Plan, state: StoreState, live: LiveCluster | None, live_
     resolve kept its lineage; without live state it took the next unused revision,
     which is not where a deployed Cluster writes, so the newest written one is read."""
     side = plan.backup
+    assert side is not None, "verify confirms Clusters with backups"
     by_facts = side.how == AUTO or (side.how == DERIVED and plan.recovery is not None and plan.recovery.how == AUTO)
     if not by_facts:
         return side.server_name, "rendered"
@@ -191,14 +193,23 @@ def write_lineage(plan: Plan, state: StoreState, live: LiveCluster | None, live_
                               "(pass --live-kubectl to read the one the running Cluster writes)")
 
 
-def _credentials(plan: Plan) -> str:
+def _credentials(plan: Plan, side: Side) -> str:
     """Where the write side's credentials come from: the Secret(s) its store names, or
     the pod's identity."""
     from renderer import providers
     from renderer.cnpg.secrets import secret_name
 
-    credential = plan.backup.credential
-    (block,) = providers.credentials(credential, secret_name(plan.cluster.name, "backup", credential)).values()
+    credential = side.credential
+    if credential is None:  # the chart's own store, carried over by a migration: its credentials as the chart has them
+        from renderer.cnpg.migration import chart_store
+
+        store = chart_store(plan.cluster.obj) or {}
+        blocks = [store[p.block] for p in providers.PROVIDERS.values() if isinstance(store.get(p.block), dict)]
+        if not blocks:
+            return "the chart's store settings, carried over by the migration"
+        block = blocks[0]
+    else:
+        (block,) = providers.credentials(credential, secret_name(plan.cluster.name, "backup", credential)).values()
     names = sorted({ref["name"] for ref in block.values() if isinstance(ref, dict)})
     if names:
         return f"Secret {', '.join(names)} in namespace {plan.cluster.namespace or 'default'}"
@@ -272,7 +283,7 @@ def _base_backup(lineage: LineageState | None, scheduled: tuple[Scheduled, ...],
     due = next_due(scheduled, start, newest)
     look = where.backups + (f"; ScheduledBackup {', '.join(s.name for s in scheduled)}" if scheduled else "")
     if due is not None and now > due.at + policy.backup_grace:
-        since = f"since the one that ended {_at(newest.end_time)}" if newest else "yet"
+        since = f"since the one that ended {_at(_ended(newest))}" if newest else "yet"
         return due, False, [Missing(f"no completed base backup in {where.folder}/base/ {since}: {due.by} was due at "
                                     f"{_at(due.at)}, more than --backup-grace {duration(policy.backup_grace)} ago",
                                     look)]
@@ -296,7 +307,13 @@ def newest_wal(lineage: LineageState | None) -> WalSegment | None:
 def newest_backup(lineage: LineageState | None) -> BaseBackup | None:
     """The completed base backup that ended last."""
     done = [b for b in lineage.completed if b.end_time] if lineage else []
-    return max(done, key=lambda b: b.end_time) if done else None
+    return max(done, key=_ended) if done else None
+
+
+def _ended(backup: BaseBackup) -> datetime:
+    """When a backup `newest_backup` chose ended (it chooses among those that record it)."""
+    assert backup.end_time is not None
+    return backup.end_time
 
 
 def next_due(scheduled: Iterable[Scheduled], start: datetime, newest: BaseBackup | None) -> Due | None:
@@ -314,7 +331,7 @@ def next_due(scheduled: Iterable[Scheduled], start: datetime, newest: BaseBackup
         if s.suspend:
             continue
         if newest is not None:
-            at = schedule.next(newest.begin_time or newest.end_time)
+            at = schedule.next(newest.begin_time or _ended(newest))
         else:
             origin = s.last_check or start
             at = s.last_schedule or (origin if s.immediate else schedule.next(origin))
@@ -395,7 +412,7 @@ def row(c: Confirmation, now: datetime) -> dict:
         "newestWal": None if wal is None else {"name": wal.name, "archivedAt": wal.archived_at.isoformat(),
                                                "ageSeconds": int((now - wal.archived_at).total_seconds())},
         "newestBaseBackup": None if backup is None else {"backupID": backup.backup_id,
-                                                         "endTime": backup.end_time.isoformat()},
+                                                         "endTime": _ended(backup).isoformat()},
         "completedBaseBackups": len(c.lineage.completed) if c.lineage else 0,
         "systemIDs": [str(s) for s in c.systems],
         "nextBaseBackupDue": None if c.due is None else {"at": c.due.at.isoformat(), "by": c.due.by,

@@ -229,6 +229,8 @@ def coverage(lineage: LineageState, backup: BaseBackup) -> Coverage:
     why = _unjudgeable(backup, size)
     if why:
         return _stopped(backup, None, why)
+    # _unjudgeable returns a reason whenever one of these is None
+    assert backup.begin_wal is not None and backup.end_wal is not None and size is not None
     begin_tli, begin_seg = parse_segment_name(backup.begin_wal, size)
     own = backup.timeline or begin_tli
     target = newest_timeline(own, lineage.histories.keys() | lineage.history_issues.keys())
@@ -282,6 +284,7 @@ def _walk(lineage: LineageState, backup: BaseBackup, target: int, spans: tuple[T
         if found is None:
             break
         last, tli, segno, asked = found, int(found.name[:8], 16), segno + 1, []
+    assert backup.end_wal is not None  # coverage() walks only backups _unjudgeable accepted
     complete = segno > parse_segment_name(backup.end_wal, size)[1]
     missing = asked[0] if asked and not complete else None
     return Coverage(backup.backup_id, target, complete, missing, last, segno * size if last else None, tli or None)

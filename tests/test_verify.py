@@ -16,7 +16,7 @@ from renderer.objectstore import StoreState
 from renderer.records import replace
 from renderer.render import cnpg_documents, finish, prepare
 from renderer.transform import Context
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, REAL
 from tests.storefacts import SYSTEM_A, SYSTEM_B, at, backup, lineage, store, wal
 
 DEST = "s3://bkt/demo/cnpg"
@@ -33,10 +33,10 @@ WAL_ONLY = lineage(BASE, [], wal(1, 1, 5))  # WAL archived at minutes 0..4, no b
 BACKED_UP = lineage(BASE, [backup("20261101T000400", 2, 3, ended=5)], wal(1, 1, 8))  # WAL to minute 7
 
 
-def confirm(body: str, *lineages, now, policy=None, live=None, scheduled=None, stores=None):
-    """The Confirmation of the one Cluster of cluster-main.yaml under overlay `body`."""
+def confirm(body: str, *lineages, now, policy=None, live=None, scheduled=None, stores=None, stream=INPUT):
+    """The Confirmation of the one Cluster of `stream` (cluster-main.yaml) under overlay `body`."""
     facts = Facts(stores=stores or store(DEST, *lineages), live=live, scheduled=scheduled)
-    rendered = finish(prepare(INPUT, overlay.parse([("o.yaml", body)]), Context()), facts, collect=True)
+    rendered = finish(prepare(stream, overlay.parse([("o.yaml", body)]), Context()), facts, collect=True)
     ((plan, _),) = rendered.result.clusters
     ours = verify.scheduled_in((o for _, o in cnpg_documents(rendered.output.getvalue())), None)
     return verify.confirm(plan, facts, ours, policy or verify.Policy(), now)
@@ -154,6 +154,17 @@ def test_credentials_without_a_secret_point_at_the_pods_identity():
             "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n")
     (no_wal, _) = confirm(body, now=at(10)).missing
     assert no_wal.look.endswith("the credentials in the pod's identity (inheritFromIAMRole)")
+
+
+def test_a_migrated_store_names_the_credentials_the_chart_gave_it():
+    """A migration to the plugin carries the chart's in-tree store over with no overlay
+    credential. Its destinationPath is read when a side with credentials shares it (another
+    Cluster of the release); verify then names the chart's Secret instead of failing."""
+    chart = (REAL / "cnpg-cluster-chart-standalone-s3.yaml").read_bytes()
+    c = confirm("cnpg:\n  pg-cluster:\n    engine: plugin\n", now=at(10), stores=store("s3://db-backups/v1"),
+                stream=chart)
+    assert c.state == verify.NOT_CONFIRMED
+    assert c.missing[0].look.endswith("the credentials in Secret pg-cluster-backup-s3-creds in namespace db")
 
 
 # --------------------------------------------------------------------------- revision: auto
