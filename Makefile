@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 
-.PHONY: all venv tools demo dist plugin wheelhouse image test e2e overhead bench fixtures clean
+.PHONY: all venv tools demo dist plugin wheelhouse image lint test e2e overhead bench fixtures clean
 
 all: test
 
@@ -86,7 +86,13 @@ image: venv tools
 debs:
 	bash scripts/install-debs.sh zsh fish gpg buildah mmdebstrap
 
-test: venv tools realparts debs
+# Lint and type checks, first: a finding fails `make test` before the suite runs.
+# The rules are in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint venv tools realparts debs
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # Only the tests that drive the real helm/kubectl binaries.
