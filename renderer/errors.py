@@ -30,7 +30,8 @@ class Document(str):
     `kind`, `name` and the List `item` are what a message can name it by. It is a
     `str`, so it goes wherever a location string goes (messages, notices)."""
 
-    index: int
+    # shadows str.index on purpose: a Document is a location to show, never text to search
+    index: int  # type: ignore[assignment]
     kind: str | None
     name: str | None
     item: int | None
@@ -79,10 +80,9 @@ class about:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(self, kind, error, traceback) -> None:  # the failure goes on up
         if isinstance(error, RenderError) and error.document is None:
             error.document = self.document
-        return False
 
 
 def yaml_problem(exc: Exception) -> str:
