@@ -47,9 +47,10 @@ def use_source(plan: Plan, edit: ClusterEdit, external: dict) -> dict:
     """Put the externalClusters entry the recovery reads in place of the chart's old
     source (and any entry of its name), and return the bootstrap keys naming it."""
     spec = edit.spec
-    old_source = ((spec.get("bootstrap") or {}).get("recovery") or {}).get("source")
-    clusters, dropped = recovery.external_clusters(spec.get("externalClusters"), {external["name"], old_source},
-                                                   external)
+    chart_recovery = (spec.get("bootstrap") or {}).get("recovery")  # any YAML value: only a mapping names one
+    old_source = chart_recovery.get("source") if isinstance(chart_recovery, dict) else None
+    replaced = {external["name"], old_source} if isinstance(old_source, str) else {external["name"]}
+    clusters, dropped = recovery.external_clusters(spec.get("externalClusters"), replaced, external)
     for item in dropped:
         if item != external:
             edit.notices.append(Notice(plan.cluster.where, f"replaced spec.externalClusters entry "
