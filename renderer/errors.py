@@ -70,12 +70,13 @@ class RenderError(Exception):
 
 
 class about:
-    """Failures raised inside are about `document`: one located at an overlay line
-    (a lineage collision, a failing patch) still names the Cluster it concerns. A class,
-    not @contextmanager: contextlib is not worth importing on the render path for it."""
+    """Failures raised inside are about `where`, when it is a stream `Document` (as for
+    RenderError): one located at an overlay line (a lineage collision, a failing patch)
+    still names the Cluster it concerns. A class, not @contextmanager: contextlib is not
+    worth importing on the render path for it."""
 
-    def __init__(self, document: Document):
-        self.document = document
+    def __init__(self, where: str):
+        self.document = where if isinstance(where, Document) else None
 
     def __enter__(self) -> None:
         return None
