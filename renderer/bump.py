@@ -76,6 +76,9 @@ def entry_of(overlay: Overlay, name: str) -> Entry:
     if entry.mode == "recovery" and entry.recovery.method != "object_store":
         raise RenderError(entry.recovery.where("method"), "bump moves object_store recoveries; this entry "
                                                           "recovers from a Backup object")
+    if not (entry.backups.credentials or entry.recovery.credentials):
+        raise RenderError(entry.backups.where("credentials"), "names no object store (nor does recovery."
+                                                              "credentials): the restore bump prepares reads one")
     return entry
 
 
@@ -138,7 +141,7 @@ def changes_for(entry: Entry, plan: Plan) -> list[tuple[tuple[str, ...], str]]:
         out.append((("mode",), "recovery"))
     if entry.recovery.method != "object_store":
         out.append((("recovery", "method"), "object_store"))
-    if not entry.recovery.credentials:
+    if not entry.recovery.credentials and entry.backups.credentials:  # entry_of refuses an entry naming neither
         out.append((("recovery", "credentials"), entry.backups.credentials))
     for field, key in (("server_name", "serverName"), ("destination_path", "destinationPath")):
         written = getattr(entry.backups, field)
@@ -331,6 +334,10 @@ def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
     prepared = prepare(buf, replace(loaded, cnpg={name: entry}), context)
+    for p in prepared.planned.plans:
+        if p.backup is None:
+            raise RenderError("--check-store", f"Cluster {p.cluster.id} writes no object-store lineage "
+                                               "(no backups.credentials): there is none to read")
     plans = [as_restore(p) for p in prepared.planned.plans]
     options = gather.FactOptions(check_store=True, ca_bundle=ca_bundle)
     facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))
