@@ -90,7 +90,9 @@ def written_revision(entry: Entry) -> str:
         raise RenderError(entry.backups.where("revision"), "the lineage written now is decided at render time "
                                                            "(auto): pass --check-store and the manifests so the "
                                                            "store decides")
-    return backup_revision(entry)[0]
+    revision = backup_revision(entry)[0]
+    assert revision is not None  # open only with auto, refused above
+    return revision
 
 
 def plan_from_overlay(entry: Entry) -> Plan:
@@ -102,8 +104,8 @@ def plan_from_overlay(entry: Entry) -> Plan:
     return _plan(entry, written, following, ())
 
 
-def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> Plan:
-    """`picks`: per matched Cluster (name, newest restorable revision or None, next unused)."""
+def plan_from_store(entry: Entry, picks: list[tuple[str, str, str]]) -> Plan:
+    """`picks`: per matched Cluster (name, newest restorable revision, next unused)."""
     if not picks:
         raise RenderError(f"cnpg.{entry.name}", "matches no Cluster in the manifests, so the store cannot be read")
     if len({(n, u) for _, n, u in picks}) != 1:
@@ -111,7 +113,7 @@ def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> P
         raise RenderError("--check-store", f"the Clusters of cnpg.{entry.name} need different revisions ({seen}): "
                                            "use revision: auto, which decides per Cluster")
     _, newest, unused = picks[0]
-    notes = ()
+    notes: tuple[str, ...] = ()
     try:
         written = written_revision(entry)
     except RenderError:
@@ -277,7 +279,7 @@ def _child(mapping, key: str, factory):
     return value
 
 
-def bump(paths: list[str], name: str, picks: list[tuple[str, str | None, str]] | None = None) -> tuple[list[str], Plan]:
+def bump(paths: list[str], name: str, picks: list[tuple[str, str, str]] | None = None) -> tuple[list[str], Plan]:
     """Edit the last overlay file for the next restore of cnpg.<name>; return the lines
     to print. `picks` (from the store) replaces the overlay's own reading."""
     from renderer import overlay as overlay_model
@@ -317,7 +319,7 @@ def summary(entry_name: str, plan: Plan) -> str:
     return f"cnpg.{entry_name}: the next restore reads {read} and writes revision {_show(plan.derived_backups)}"
 
 
-def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None = None) -> list[tuple[str, str | None, str]]:
+def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None = None) -> list[tuple[str, str, str]]:
     """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, revision the
     next restore reads, revision it writes) — the plan of that restore, resolved and
     judged against the store exactly as `render --check-store` would; refused as render
@@ -343,14 +345,19 @@ def store_picks(paths: list[str], name: str, buf, context, ca_bundle: str | None
     facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))
     picks = []
     for plan in plans:
+        assert plan.backup is not None  # checked above; as_restore reads and writes that series
         state = facts.store(plan.backup.destination_path)
+        assert state is not None  # inspect_stores lists the destinationPath of every side
         if not state.checked:
             raise RenderError("--check-store", f"{state.destination_path} was not checked: {state.reason}")
         settled = resolve(plan, facts)
         refusal = judge(settled, facts).refusal()
         if refusal is not None:
             raise refusal
-        picks.append((plan.cluster.id, settled.recovery.revision, settled.backup.revision))
+        read, written = settled.recovery, settled.backup
+        assert read is not None and written is not None  # as_restore gave the plan both sides
+        assert read.revision is not None and written.revision is not None  # resolve decided them
+        picks.append((plan.cluster.id, read.revision, written.revision))
     return picks
 
 
