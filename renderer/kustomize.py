@@ -264,7 +264,7 @@ def _ref(document: Document | None, items: list) -> dict | None:
 
 
 def _result(severity: str, message: str, ref: dict | None) -> dict:
-    result = {"message": guard.clean(message), "severity": severity}
+    result: dict = {"message": guard.clean(message), "severity": severity}
     if ref:
         result["resourceRef"] = ref
     return result
