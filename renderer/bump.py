@@ -76,6 +76,9 @@ def entry_of(overlay: Overlay, name: str) -> Entry:
     if entry.mode == "recovery" and entry.recovery.method != "object_store":
         raise RenderError(entry.recovery.where("method"), "bump moves object_store recoveries; this entry "
                                                           "recovers from a Backup object")
+    if not (entry.backups.credentials or entry.recovery.credentials):
+        raise RenderError(entry.backups.where("credentials"), "names no object store (nor does recovery."
+                                                              "credentials): the restore bump prepares reads one")
     return entry
 
 
@@ -87,7 +90,9 @@ def written_revision(entry: Entry) -> str:
         raise RenderError(entry.backups.where("revision"), "the lineage written now is decided at render time "
                                                            "(auto): pass --check-store and the manifests so the "
                                                            "store decides")
-    return backup_revision(entry)[0]
+    revision = backup_revision(entry)[0]
+    assert revision is not None  # open only with auto, refused above
+    return revision
 
 
 def plan_from_overlay(entry: Entry) -> Plan:
@@ -99,8 +104,8 @@ def plan_from_overlay(entry: Entry) -> Plan:
     return _plan(entry, written, following, ())
 
 
-def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> Plan:
-    """`picks`: per matched Cluster (name, newest restorable revision or None, next unused)."""
+def plan_from_store(entry: Entry, picks: list[tuple[str, str, str]]) -> Plan:
+    """`picks`: per matched Cluster (name, newest restorable revision, next unused)."""
     if not picks:
         raise RenderError(f"cnpg.{entry.name}", "matches no Cluster in the manifests, so the store cannot be read")
     if len({(n, u) for _, n, u in picks}) != 1:
@@ -108,7 +113,7 @@ def plan_from_store(entry: Entry, picks: list[tuple[str, str | None, str]]) -> P
         raise RenderError("--check-store", f"the Clusters of cnpg.{entry.name} need different revisions ({seen}): "
                                            "use revision: auto, which decides per Cluster")
     _, newest, unused = picks[0]
-    notes = ()
+    notes: tuple[str, ...] = ()
     try:
         written = written_revision(entry)
     except RenderError:
@@ -138,7 +143,7 @@ def changes_for(entry: Entry, plan: Plan) -> list[tuple[tuple[str, ...], str]]:
         out.append((("mode",), "recovery"))
     if entry.recovery.method != "object_store":
         out.append((("recovery", "method"), "object_store"))
-    if not entry.recovery.credentials:
+    if not entry.recovery.credentials and entry.backups.credentials:  # entry_of refuses an entry naming neither
         out.append((("recovery", "credentials"), entry.backups.credentials))
     for field, key in (("server_name", "serverName"), ("destination_path", "destinationPath")):
         written = getattr(entry.backups, field)
@@ -275,7 +280,7 @@ def _child(mapping, key: str, factory):
     return value
 
 
-def bump(paths: list[str], name: str, picks: list[tuple[str, str | None, str]] | None = None) -> tuple[list[str], Plan]:
+def bump(paths: list[str], name: str, picks: list[tuple[str, str, str]] | None = None) -> tuple[list[str], Plan]:
     """Edit the last overlay file for the next restore of cnpg.<name>; return the lines
     to print. `picks` (from the store) replaces the overlay's own reading."""
     from renderer import overlay as overlay_model
@@ -316,7 +321,7 @@ def summary(entry_name: str, plan: Plan) -> str:
 
 
 def store_picks(paths: list[str], name: str, buf, context,
-                ca_bundle: str | None = None) -> list[tuple[str, str | None, str]]:
+                ca_bundle: str | None = None) -> list[tuple[str, str, str]]:
     """Per Cluster that cnpg.<name> matches in the manifests: (Cluster, revision the
     next restore reads, revision it writes) — the plan of that restore, resolved and
     judged against the store exactly as `render --check-store` would; refused as render
@@ -333,19 +338,28 @@ def store_picks(paths: list[str], name: str, buf, context,
     loaded = overlay_model.load(paths)
     entry = entry_of(loaded, name)
     prepared = prepare(buf, replace(loaded, cnpg={name: entry}), context)
+    for p in prepared.planned.plans:
+        if p.backup is None:
+            raise RenderError("--check-store", f"Cluster {p.cluster.id} writes no object-store lineage "
+                                               "(no backups.credentials): there is none to read")
     plans = [as_restore(p) for p in prepared.planned.plans]
     options = gather.FactOptions(check_store=True, ca_bundle=ca_bundle)
     facts = Facts(stores=gather.inspect_stores(plans, options, prepared.secret))
     picks = []
     for plan in plans:
+        assert plan.backup is not None  # checked above; as_restore reads and writes that series
         state = facts.store(plan.backup.destination_path)
+        assert state is not None  # inspect_stores lists the destinationPath of every side
         if not state.checked:
             raise RenderError("--check-store", f"{state.destination_path} was not checked: {state.reason}")
         settled = resolve(plan, facts)
         refusal = judge(settled, facts).refusal()
         if refusal is not None:
             raise refusal
-        picks.append((plan.cluster.id, settled.recovery.revision, settled.backup.revision))
+        read, written = settled.recovery, settled.backup
+        assert read is not None and written is not None  # as_restore gave the plan both sides
+        assert read.revision is not None and written.revision is not None  # resolve decided them
+        picks.append((plan.cluster.id, read.revision, written.revision))
     return picks
 
 

@@ -107,9 +107,10 @@ def _click(args: list[str]) -> None:
         guard.say_raw(exc.format_message())
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent is not None else None
+        ctx = exc.ctx if isinstance(exc, click.UsageError) else None  # only a usage error has one
+        command = ctx.info_name if ctx is not None and ctx.parent is not None else None
         guard.note(command=command)
-        see = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
         guard.fail(RenderError(command or "usage", exc.format_message() + see), exc.exit_code)
     except click.Abort:
         guard.fail(RenderError("usage", "interrupted"), guard.INTERRUPTED_EXIT)

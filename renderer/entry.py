@@ -68,9 +68,10 @@ def _take_option(word: str, words, values: dict) -> bool:
     if flag not in _FLAGS or (has_value and not flag.startswith("--")):
         return False
     if not has_value:
-        value = next(words, None)
-        if value is None:
+        following = next(words, None)
+        if following is None:
             return False
+        value = following
     parameter, repeatable = _FLAGS[flag]
     if repeatable:
         values[parameter].append(value)

@@ -30,7 +30,8 @@ class Document(str):
     `kind`, `name` and the List `item` are what a message can name it by. It is a
     `str`, so it goes wherever a location string goes (messages, notices)."""
 
-    index: int
+    # shadows str.index on purpose: a Document is a location to show, never text to search
+    index: int  # type: ignore[assignment]
     kind: str | None
     name: str | None
     item: int | None
@@ -69,20 +70,20 @@ class RenderError(Exception):
 
 
 class about:
-    """Failures raised inside are about `document`: one located at an overlay line
-    (a lineage collision, a failing patch) still names the Cluster it concerns. A class,
-    not @contextmanager: contextlib is not worth importing on the render path for it."""
+    """Failures raised inside are about `where`, when it is a stream `Document` (as for
+    RenderError): one located at an overlay line (a lineage collision, a failing patch)
+    still names the Cluster it concerns. A class, not @contextmanager: contextlib is not
+    worth importing on the render path for it."""
 
-    def __init__(self, document: Document):
-        self.document = document
+    def __init__(self, where: str):
+        self.document = where if isinstance(where, Document) else None
 
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, error, traceback) -> bool:
+    def __exit__(self, kind, error, traceback) -> None:  # the failure goes on up
         if isinstance(error, RenderError) and error.document is None:
             error.document = self.document
-        return False
 
 
 def yaml_problem(exc: Exception) -> str:

@@ -58,8 +58,7 @@ def read_helmrelease(path: str) -> tuple[stream.Chunk, dict]:
 def release_and_namespace(helmrelease: dict) -> tuple[str | None, str | None]:
     """The release name and namespace helm-controller uses: spec.releaseName, else
     `[spec.targetNamespace-]metadata.name`; spec.targetNamespace, else metadata.namespace."""
-    spec = helmrelease.get("spec") if isinstance(helmrelease.get("spec"), dict) else {}
-    metadata = helmrelease.get("metadata") if isinstance(helmrelease.get("metadata"), dict) else {}
+    spec, metadata = _map(helmrelease, "spec"), _map(helmrelease, "metadata")
     name, target = metadata.get("name"), spec.get("targetNamespace")
     release = spec.get("releaseName") or (f"{target}-{name}" if target and name else name)
     return release, target or metadata.get("namespace")
@@ -134,7 +133,8 @@ def _without_merged(obj: dict) -> dict:
     return {**obj, "metadata": metadata}
 
 
-def _map(obj: dict, *keys: str) -> dict:
+def _map(obj: object, *keys: str) -> dict:
+    """The mapping at `keys` inside `obj`; {} where there is none."""
     for key in keys:
         obj = obj.get(key) if isinstance(obj, dict) else None
     return obj if isinstance(obj, dict) else {}
@@ -151,8 +151,7 @@ def _target(obj: dict) -> dict:
 
 
 def _kind_and_name(obj) -> tuple[str | None, str | None]:
-    metadata = obj.get("metadata") if isinstance(obj, dict) and isinstance(obj.get("metadata"), dict) else {}
-    return (obj.get("kind") if isinstance(obj, dict) else None), metadata.get("name")
+    return (obj.get("kind") if isinstance(obj, dict) else None), _map(obj, "metadata").get("name")
 
 
 def with_post_renderer(helmrelease: dict, patches: list[dict]) -> dict:

@@ -255,7 +255,8 @@ def _ref(document: Document | None, items: list) -> dict | None:
     if document is None or not 0 <= document.index < len(items) or not isinstance(items[document.index], dict):
         return None
     item = items[document.index]
-    meta = item.get("metadata") or {}
+    meta = item.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}  # "metadata must be a mapping" is about this item too
     ref = {"apiVersion": item.get("apiVersion"), "kind": item.get("kind"), "name": meta.get("name")}
     if meta.get("namespace"):
         ref["namespace"] = meta["namespace"]
@@ -263,7 +264,7 @@ def _ref(document: Document | None, items: list) -> dict | None:
 
 
 def _result(severity: str, message: str, ref: dict | None) -> dict:
-    result = {"message": guard.clean(message), "severity": severity}
+    result: dict = {"message": guard.clean(message), "severity": severity}
     if ref:
         result["resourceRef"] = ref
     return result

@@ -43,7 +43,9 @@ class Provider:
 def _s3_values(cred: Credential) -> list[SecretValue]:
     if cred.access_key is None:
         return []
-    out = [("accessKeyId", "ACCESS_KEY_ID", cred.access_key), ("secretAccessKey", "ACCESS_SECRET_KEY", cred.secret_key)]
+    assert cred.secret_key is not None  # checked at load: inline keys come in pairs (_check_s3)
+    out: list[SecretValue] = [("accessKeyId", "ACCESS_KEY_ID", cred.access_key),
+                              ("secretAccessKey", "ACCESS_SECRET_KEY", cred.secret_key)]
     return out + ([("region", "REGION", cred.region)] if cred.region else [])
 
 
@@ -54,13 +56,28 @@ def _azure_values(cred: Credential) -> list[SecretValue]:
     secret = [(field, key, value) for field, key, value in (
         ("storageKey", "AZURE_STORAGE_KEY", cred.storage_key),
         ("storageSasToken", "AZURE_STORAGE_SAS_TOKEN", cred.storage_sas_token)) if value is not None]
-    return [("storageAccount", "AZURE_STORAGE_ACCOUNT", cred.storage_account), *secret] if secret else []
+    if not secret:
+        return []
+    assert cred.storage_account is not None  # checked at load: azure's location (check)
+    return [("storageAccount", "AZURE_STORAGE_ACCOUNT", cred.storage_account), *secret]
 
 
 def _google_values(cred: Credential) -> list[SecretValue]:
     if cred.application_credentials is None:
         return []
     return [("applicationCredentials", "APPLICATION_CREDENTIALS", cred.application_credentials)]
+
+
+def _bucket_url(scheme: str) -> Callable[[Credential], str]:
+    def base_url(cred: Credential) -> str:
+        assert cred.bucket is not None  # checked at load: the bucket is the location (check)
+        return f"{scheme}://{cred.bucket.strip('/')}"
+    return base_url
+
+
+def _azure_url(cred: Credential) -> str:
+    assert cred.container is not None  # checked at load: azure's location (check)
+    return f"https://{cred.storage_account}.blob.core.windows.net/{cred.container.strip('/')}"
 
 
 def _one_way(cred: Credential, ways: dict[str, bool], what: str) -> None:
@@ -115,18 +132,17 @@ PROVIDERS: dict[str, Provider] = {
     "s3": Provider(rules.CREDENTIALS["s3"],
                    ("bucket", "region", "access_key", "secret_key", "existing_secret", "inherit_from_iam_role"),
                    ("bucket",), (("inherit_from_iam_role", "inheritFromIAMRole"),),
-                   lambda c: f"s3://{c.bucket.strip('/')}", _s3_values, _check_s3),
+                   _bucket_url("s3"), _s3_values, _check_s3),
     "azure": Provider(rules.CREDENTIALS["azure"],
                       ("container", "storage_account", "connection_string", "storage_key", "storage_sas_token",
                        "inherit_from_azure_ad", "use_default_azure_credentials"),
                       ("storage_account", "container"),
                       (("inherit_from_azure_ad", "inheritFromAzureAD"),
                        ("use_default_azure_credentials", "useDefaultAzureCredentials")),
-                      lambda c: f"https://{c.storage_account}.blob.core.windows.net/{c.container.strip('/')}",
-                      _azure_values, _nothing_more),
+                      _azure_url, _azure_values, _nothing_more),
     "google": Provider(rules.CREDENTIALS["google"], ("bucket", "application_credentials", "gke_environment"),
                        ("bucket",), (("gke_environment", "gkeEnvironment"),),
-                       lambda c: f"gs://{c.bucket.strip('/')}", _google_values, _nothing_more),
+                       _bucket_url("gs"), _google_values, _nothing_more),
 }
 
 

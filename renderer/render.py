@@ -58,7 +58,7 @@ class Rendered:
     chunks: list[stream.Chunk]
 
 
-def prepare(buf: bytes, overlay: Overlay, context: Context) -> Prepared:
+def prepare(buf: bytes | bytearray, overlay: Overlay, context: Context) -> Prepared:
     """Split, read the documents that can be targets, and plan every Cluster's lineage."""
     if stream.wide_encoding(buf):
         raise RenderError("input", "is UTF-16 or UTF-32 text: cnpg-render reads UTF-8 (convert it first, "
@@ -78,7 +78,7 @@ def finish(prepared: Prepared, facts: Facts | None = None, collect: bool = False
     return Rendered(_join(prepared.chunks, result), result.notices, result, prepared.chunks)
 
 
-def render(buf: bytes, overlay: Overlay, context: Context) -> Rendered:
+def render(buf: bytes | bytearray, overlay: Overlay, context: Context) -> Rendered:
     """A render without facts (the plain path Helm and ArgoCD run)."""
     return finish(prepare(buf, overlay, context))
 
@@ -170,7 +170,7 @@ def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
     return out
 
 
-def cnpg_documents(buf: bytes):
+def cnpg_documents(buf: bytes | bytearray):
     """(index, object) for every CNPG object of a stream, List items included; only
     documents whose text can spell a CNPG group are read."""
     from renderer import validate

@@ -47,7 +47,7 @@ class Chunk:
     """One document of the input: a slice of the buffer, and what we learn about it
     only when it turns out to be a document we rewrite."""
 
-    buf: bytes
+    buf: bytes | bytearray  # read_inputs gives a bytearray for a pipe: read in place
     start: int
     end: int
     index: int
@@ -66,7 +66,7 @@ class Chunk:
         buf, pos = self.buf, self.start
         while (m := _HEAD_LINE.match(buf, pos, self.end)) and m.end() > pos:
             pos = m.end()
-        return buf[self.start:pos]
+        return bytes(buf[self.start:pos])  # a few lines; bytes whether buf is bytes or a bytearray
 
     @cached_property
     def body(self) -> str:
@@ -130,7 +130,7 @@ def has_content(chunks: list[Chunk]) -> bool:
     return any(_CONTENT.search(c.buf, c.start + len(c.head), c.end) for c in chunks)
 
 
-def split(buf: bytes) -> list[Chunk]:
+def split(buf: bytes | bytearray) -> list[Chunk]:
     """Cut the stream at document markers; `lead(buf)` and the chunks concatenate back to `buf`."""
     bom = len(lead(buf))
     cuts = {bom, len(buf)}
@@ -150,12 +150,12 @@ def split(buf: bytes) -> list[Chunk]:
     return chunks or ([Chunk(buf, bom, bom, 0)] if bom else [])  # a lone BOM: one empty document keeps it
 
 
-def lead(buf: bytes) -> bytes:
+def lead(buf: bytes | bytearray) -> bytes:
     """The byte order mark in front of the stream, if any."""
     return BOM if buf.startswith(BOM) else b""
 
 
-def wide_encoding(buf: bytes) -> bool:
+def wide_encoding(buf: bytes | bytearray) -> bool:
     """Is the stream UTF-16 or UTF-32 (a BOM or NUL bytes in front)? Its documents would
     hide their text from every scan here; YAML says only the stream's start tells."""
     return buf.startswith(_WIDE_BOMS) or b"\0" in buf[:4]

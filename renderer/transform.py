@@ -75,6 +75,7 @@ def plan_stream(docs: list[tuple[int, object]], overlay: Overlay, context: Conte
     plans = []
     pairs = match.pair(entries, find.clusters(docs, context.namespace), [n.where for n in unreadable], notices)
     for entry, found in pairs:
+        assert isinstance(found, find.Found)  # pair gives back the clusters it was given
         with about(found.where):  # an error at an overlay line still names its Cluster (KRM results)
             find.check_shape(found)
             inherited = migration.inherited(found.obj) if entry.engine == "plugin" else None

@@ -391,7 +391,8 @@ def check_admission(obj: dict, index: int | None = None) -> list[Problem]:
     """
     if not is_cnpg_object(obj):
         return []
-    rules = _RULES.get((_group(obj), obj.get("kind")), ())
+    kind = obj.get("kind")  # any YAML value: a list or mapping would not even hash
+    rules = _RULES.get((_group(obj), kind), ()) if isinstance(kind, str) else ()
     clean = _drop_nulls(obj)
     return [_problem(obj, index, field, message) for rule in rules for field, message in rule(clean)]
 

@@ -80,7 +80,7 @@ def _plain_tag(text: str) -> str:
 
 
 try:
-    from yaml.cyaml import CParser as _CParser
+    from yaml._yaml import CParser as _CParser
 except ImportError:  # PyYAML without libyaml: the same reading, slower
     from yaml.composer import Composer
     from yaml.parser import Parser
@@ -94,10 +94,11 @@ except ImportError:  # PyYAML without libyaml: the same reading, slower
             Parser.__init__(self)
             Composer.__init__(self)
 
+    # the pure-Python parser stands in for libyaml's: same interface, another class
     _CParser = _PyParser  # type: ignore[misc, assignment]
 
 
-class _Parser(_CParser):  # type: ignore[misc, valid-type]
+class _Parser(_CParser):
     """libyaml's parser and composer; the composer asks us the type of each node."""
 
     def resolve(self, kind, value, implicit) -> str:
@@ -394,7 +395,7 @@ class Dumper(_Dumper):
         return True
 
 
-def _represent_str(dumper: yaml.Dumper, value: str):
+def _represent_str(dumper: Dumper, value: str) -> ScalarNode:
     style: str | None
     if "\n" in value and not value.endswith((" ", "\t")):
         style = "|"

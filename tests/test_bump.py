@@ -79,6 +79,7 @@ def test_bump_then_render_reads_what_was_written(tmp_path):
     ("credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
      "cnpg:\n  main: {backups: {enabled: true, credentials: s3, revision: auto}}\n", "pass --check-store"),
     ("cnpg:\n  other: {}\n", "cnpg.main: no such entry in the overlay (known: other)"),
+    ("cnpg:\n  main: {backups: {enabled: true, volumeSnapshot: {className: csi}}}\n", "names no object store"),
 ])
 def test_bump_refusals_leave_the_file_alone(tmp_path, body, fragment):
     path = write(tmp_path, body)
@@ -89,6 +90,18 @@ def test_bump_refusals_leave_the_file_alone(tmp_path, body, fragment):
 def test_bump_reads_manifests_only_with_check_store(tmp_path):
     path = write(tmp_path, (FIXTURES / "overlays" / "backups.yaml").read_text())
     assert_failed_cleanly(run_cli("bump", "main", "-f", path, "manifests.yaml"), "only with --check-store")
+
+
+def test_bump_check_store_refuses_backups_that_write_no_object_store_lineage(tmp_path):
+    """VolumeSnapshot backups write no lineage to read: once an internal error
+    (AttributeError) when bump asked the store about the write side it does not have."""
+    path = write(tmp_path, "credentials: {s3: {type: s3, bucket: b, inheritFromIAMRole: true}}\n"
+                           "cnpg:\n  main:\n    backups: {enabled: true, volumeSnapshot: {className: csi}}\n"
+                           "    recovery: {credentials: s3}\n")
+    before = (tmp_path / "overlay.yaml").read_text()
+    assert_failed_cleanly(run_cli("bump", "main", "-f", path, "--check-store", stdin=INPUT),
+                          "--check-store: Cluster demo/demo-cnpg-main writes no object-store lineage")
+    assert (tmp_path / "overlay.yaml").read_text() == before
 
 
 def _store_overlay(tmp_path, moto_s3, bucket: str, recovery: str = "") -> str:

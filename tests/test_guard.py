@@ -311,6 +311,24 @@ def test_os_errors_are_named_by_file(tmp_path, monkeypatch):
     assert recorded(tmp_path) == "cnpg-render: error: /srv/overlay.yaml: Permission denied"
 
 
+def test_a_click_error_that_is_no_usage_error_fails_in_one_line(tmp_path, monkeypatch, capsys):
+    """Only a UsageError carries a click context: another ClickException (a FileError)
+    once raised AttributeError while its message was being written."""
+    from renderer import cli
+
+    monkeypatch.setenv(lasterror.ENV_PATH, str(tmp_path / "le"))
+
+    def file_error(**_):
+        raise click.FileError("overlay.yaml", "no such file")
+
+    monkeypatch.setattr(cli.main, "main", file_error)
+    with pytest.raises(SystemExit) as exit_:
+        cli._click(["render"])
+    assert exit_.value.code == 1
+    line = "cnpg-render: error: usage: Could not open file 'overlay.yaml': no such file"
+    assert capsys.readouterr().err == line + "\n" and recorded(tmp_path) == line
+
+
 def test_one_line_escapes_what_moves_the_cursor():
     assert guard.one_line("a\nb\tc\x1b[0m\u2028\u202e\ud800") == "a\\nb\\tc\\x1b[0m\\u2028\\u202e\\ud800"
     assert guard.one_line("plain text: ünïcode ok") == "plain text: ünïcode ok"

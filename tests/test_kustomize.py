@@ -130,6 +130,17 @@ def test_krm_ref_follows_the_item_even_when_another_item_has_the_same_text_in_a_
     assert results and {r["resourceRef"]["kind"] for r in results} == {"Cluster"}
 
 
+def test_krm_error_about_a_cluster_whose_metadata_is_no_mapping_refers_to_it():
+    """Its resourceRef was read from that metadata: an internal error (AttributeError)
+    in place of the result saying what is wrong."""
+    rl = copy.deepcopy(RESOURCE_LIST)
+    rl["functionConfig"]["cnpg"]["main"]["match"] = {"labels": {}}  # matches a Cluster without a name
+    rl["items"][1]["metadata"] = "shop-cnpg-main"
+    [result] = krm_run(rl)["results"]
+    assert result["severity"] == "error" and "metadata must be a mapping" in result["message"]
+    assert result["resourceRef"] == {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "name": None}
+
+
 def test_krm_error_without_a_document_has_no_ref():
     rl = copy.deepcopy(RESOURCE_LIST)
     rl["functionConfig"]["cnpg"]["main"]["mode"] = "sideways"

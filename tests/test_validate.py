@@ -332,6 +332,15 @@ def test_admission_survives_schema_invalid_shapes(cluster):
     assert fields(check_admission(cluster)) == {"spec.bootstrap.recovery.source"}
 
 
+def test_admission_skips_a_kind_that_is_not_a_string(cluster):
+    """`kind: [Cluster]` is no kind the webhooks know (and a list does not hash): no
+    admission rules run, where the lookup once raised TypeError (an internal error)."""
+    cluster["kind"] = ["Cluster"]
+    assert check_admission(cluster) == []
+    cluster["kind"] = {"Cluster": 1}
+    assert check_admission(cluster) == []
+
+
 # --- admission: Cluster name, bootstrap ------------------------------------------------
 
 

@@ -94,7 +94,9 @@ def _backup_age(plan: Plan, selector: str, metric: str) -> tuple[list[dict], lis
     if gap is None:
         return [], [Notice(plan.cluster.where, "no active schedule takes base backups: no alert on the age of the "
                                                "last backup")]
-    limit = int(gap.total_seconds() + seconds(alerts.backup_grace))
+    grace = seconds(alerts.backup_grace)
+    assert grace is not None  # the overlay took backupGrace only as a duration (PROMETHEUS_DURATION)
+    limit = int(gap.total_seconds() + grace)
     stamp = f"max({metric}{{{selector}}})"
     expr = (f"(time() - {stamp} > {limit} and {stamp} > 0) or "
             f"({stamp} <= 0 and time() - min(cnpg_pg_postmaster_start_time{{{selector}}}) > {limit})")

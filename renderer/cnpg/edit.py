@@ -49,8 +49,9 @@ class ClusterEdit:
 
     def add_secrets(self, plan: Plan, side: Side, label: str) -> None:
         """The Secrets a store side needs, each once (both sides may name one credential)."""
-        target = plan.cluster
+        target, cred = plan.cluster, side.credential
+        assert cred is not None  # the chart's own store (no credential) needs none of ours: never asked
         names = {s["metadata"]["name"] for s in self.before}
-        for secret in secrets.side_secrets(side.credential, target.obj, label, target.namespace):
+        for secret in secrets.side_secrets(cred, target.obj, label, target.namespace):
             if secret["metadata"]["name"] not in names:
                 self.before.append(secret)

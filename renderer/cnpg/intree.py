@@ -23,7 +23,7 @@ def _archive(plan: Plan, edit: ClusterEdit) -> None:
 
 def _restore(plan: Plan, edit: ClusterEdit) -> dict:
     """The externalClusters entry, named after the serverName it reads (as TrueCharts does)."""
-    side = plan.recovery
+    side = store.recovery_side(plan)
     return store.use_source(plan, edit, {"name": side.server_name, "barmanObjectStore": store.read_side(plan, edit)})
 
 

@@ -29,7 +29,7 @@ def chart_backup(cluster: dict) -> dict | None:
     from the Cluster or, on a second pass, from what the first one recorded."""
     spec_backup = (cluster.get("spec") or {}).get("backup")
     store = spec_backup.get("barmanObjectStore") if isinstance(spec_backup, dict) else None
-    if isinstance(store, dict) and store.get("destinationPath"):
+    if isinstance(spec_backup, dict) and isinstance(store, dict) and store.get("destinationPath"):
         return {k: spec_backup[k] for k in backup.IN_TREE if k in spec_backup}
     recorded = ((cluster.get("metadata") or {}).get("annotations") or {}).get(MIGRATED)
     if not recorded:
@@ -85,6 +85,7 @@ def adopted_store(cluster: dict, side: Side) -> dict:
 def notice(cluster: dict, backups: Backups, side: Side, where: str) -> Notice:
     """Say what the migration kept from the chart, and where the archive goes on."""
     store, before = chart_store(cluster), inherited(cluster)
+    assert store is not None and before is not None  # asked only when the chart rendered a store (plugin)
     kept = []
     if side.credential is None:
         kept.append("the whole store (credentials, wal/data settings, retentionPolicy)")

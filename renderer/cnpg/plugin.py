@@ -88,7 +88,7 @@ def _archive(plan: Plan, edit: ClusterEdit) -> None:
     """The write side in one edit: the ObjectStore, the archiver entry, and spec.backup
     without the in-tree store (migrating it when the chart rendered one: the webhook
     refuses a store beside an archiver plugin)."""
-    side, target, entry = plan.backup, plan.cluster, plan.entry
+    side, target, entry = store.backup_side(plan), plan.cluster, plan.entry
     archive = store.write_side(plan, edit)
     if migration.chart_store(target.obj):
         edit.notices.append(migration.notice(target.obj, entry.backups, side, target.where))
@@ -104,7 +104,7 @@ def _archive(plan: Plan, edit: ClusterEdit) -> None:
 
 def _restore(plan: Plan, edit: ClusterEdit) -> dict:
     """The read side: its ObjectStore and the externalClusters entry naming it."""
-    side, target = plan.recovery, plan.cluster
+    side, target = store.recovery_side(plan), plan.cluster
     read = store.read_side(plan, edit)
     edit.before.append(object_store(read, target.obj, "recovery", target.namespace, target.where))
     store_name = object_store_name(cluster_name(target.obj), "recovery")

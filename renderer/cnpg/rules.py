@@ -135,9 +135,9 @@ def _retention_advice(value: object) -> str:
         count, unit = (count * 12, "m") if unit == "y" else (count, unit)
         if count >= 1:
             return f"{count}{unit}"
-    count = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if count.isdigit() and int(count) >= 1:  # a bare number (read as written, or as YAML's integer)
-        return f"{int(count)}d (days), {int(count)}w (weeks) or {int(count)}m (months)"
+    digits = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if digits.isdigit() and int(digits) >= 1:  # a bare number (read as written, or as YAML's integer)
+        return f"{int(digits)}d (days), {int(digits)}w (weeks) or {int(digits)}m (months)"
     return "a number of days, weeks or months such as 30d, 4w or 6m (m is months)"
 
 

@@ -13,7 +13,7 @@ from renderer.cnpg.edit import ClusterEdit
 from renderer.cnpg.engine import Engine
 from renderer.errors import RenderError
 from renderer.lineage import Plan
-from renderer.overlay.model import SNAPSHOT_METHOD, OnlineConfiguration, VolumeSnapshot
+from renderer.overlay.model import SNAPSHOT_METHOD, OnlineConfiguration, VolumeSnapshot, VolumeSnapshots
 
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 
@@ -36,7 +36,15 @@ def _configuration(config: VolumeSnapshot) -> dict:
 
 
 def _archive(plan: Plan, edit: ClusterEdit) -> None:
-    edit.backup_field(plan, "volumeSnapshot", _configuration(plan.entry.backups.volume_snapshot))
+    config = plan.entry.backups.volume_snapshot
+    assert config is not None  # this engine writes only when backups.volumeSnapshot is set (Plan.writers)
+    edit.backup_field(plan, "volumeSnapshot", _configuration(config))
+
+
+def _snapshots(plan: Plan) -> VolumeSnapshots:
+    snapshots = plan.entry.recovery.volume_snapshots
+    assert snapshots is not None  # checked at load: method volumeSnapshot requires them (overlay.checks)
+    return snapshots
 
 
 def _reference(name: str) -> dict:
@@ -47,7 +55,7 @@ def _check_volumes(plan: Plan, edit: ClusterEdit) -> None:
     """Each volume the Cluster has is restored from its own snapshot: a Cluster with a
     WAL volume needs the WAL snapshot beside PGDATA's (CNPG's recovery docs; the webhook
     refuses a WAL snapshot without one), and a tablespace snapshot needs its tablespace."""
-    snapshots, spec = plan.entry.recovery.volume_snapshots, edit.spec
+    snapshots, spec = _snapshots(plan), edit.spec
     if bool(snapshots.wal_storage) != ("walStorage" in spec):
         has = "has" if "walStorage" in spec else "has no"
         raise RenderError(snapshots.where("wal_storage"), f"Cluster {plan.cluster.id} {has} spec.walStorage: "
@@ -61,7 +69,7 @@ def _check_volumes(plan: Plan, edit: ClusterEdit) -> None:
 
 def _restore(plan: Plan, edit: ClusterEdit) -> dict:
     _check_volumes(plan, edit)
-    snapshots = plan.entry.recovery.volume_snapshots
+    snapshots = _snapshots(plan)
     out: dict = {"storage": _reference(snapshots.storage)}
     if snapshots.wal_storage:
         out["walStorage"] = _reference(snapshots.wal_storage)

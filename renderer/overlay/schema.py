@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typing
 from types import UnionType
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from renderer.overlay.convert import hints
 from renderer.overlay.fields import yaml_fields, yaml_key
@@ -13,7 +13,7 @@ from renderer.overlay.model import Overlay
 from renderer.records import MISSING, Field, is_record
 from renderer.sensitive import Sensitive
 
-_SCALARS = {str: {"type": "string"}, bool: {"type": "boolean"}, int: {"type": "integer"},
+_SCALARS: dict[type, dict[str, Any]] = {str: {"type": "string"}, bool: {"type": "boolean"}, int: {"type": "integer"},
             Sensitive: {"type": ["string", "integer"]}, dict: {"type": "object"}}
 
 

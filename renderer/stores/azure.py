@@ -86,14 +86,16 @@ def _client(access: AzureAccess, location: Location):
     when one is given."""
     from azure.storage.blob import ContainerClient, LinearRetry
 
-    options = {"connection_timeout": 5, "read_timeout": 20,  # the SDK's own retry waits 15 s first
-               "retry_policy": LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1),
-               **({"connection_verify": access.ca_bundle} if access.ca_bundle else {})}
+    # backoff: the SDK annotates int, but waits random.uniform(backoff ± jitter): half a second works
+    retry = LinearRetry(backoff=0.5, random_jitter_range=0, retry_total=1)  # type: ignore[arg-type]
+    options: dict = {"connection_timeout": 5, "read_timeout": 20,  # the SDK's own retry waits 15 s first
+                     "retry_policy": retry, **({"connection_verify": access.ca_bundle} if access.ca_bundle else {})}
     if access.connection_string is not None:
         try:
             return ContainerClient.from_connection_string(access.connection_string.reveal(), location.bucket, **options)
         except ValueError:  # its message may quote the string
             raise Refusal("the connectionString is malformed") from None
+    assert location.account_url is not None  # locate() gives one whenever there is no connection string
     return ContainerClient(location.account_url, location.bucket, credential=_credential(access), **options)
 
 
