@@ -17,7 +17,8 @@ HIBERNATION = "cnpg.io/hibernation"  # CNPG's declarative hibernation: "on" stop
 
 # Fields we read or write, and the type the API server would demand of them.
 _SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
-           ("spec.bootstrap", dict), ("spec.externalClusters", list), ("spec.backup", dict),
+           ("spec.bootstrap", dict), ("spec.bootstrap.initdb", dict), ("spec.bootstrap.recovery", dict),
+           ("spec.bootstrap.pg_basebackup", dict), ("spec.externalClusters", list), ("spec.backup", dict),
            ("spec.plugins", list))
 
 
