@@ -25,10 +25,10 @@ import functools
 import os
 import re
 import sys
-from typing import TYPE_CHECKING
 
 from renderer.errors import Notice, RenderError
 
+TYPE_CHECKING = False  # see renderer.records
 if TYPE_CHECKING:  # annotations only: the render path imports this module
     from collections.abc import Callable, Iterable
     from typing import Any, NoReturn, TypeVar
@@ -50,6 +50,8 @@ def one_line(text: str) -> str:
     """`text` escaped as Python escapes strings, for line breaks and every other
     character that can move the cursor, hide text or reverse it: a Cluster named
     "x\\ncnpg-render: error: ..." cannot forge a second line."""
+    if text.isprintable():  # the common case, without compiling the pattern (non-printable: a superset)
+        return text
     return re.sub(_CONTROL, lambda m: m.group().encode("unicode_escape", "backslashreplace").decode("ascii"), text)
 
 
@@ -219,7 +221,6 @@ def _position(stream) -> int | None:
     """Where our output will start in a regular-file stdout, if it starts at the file's
     end (`>` or `>>`); None for pipes, terminals and files we would write into the
     middle of (`1<>file`), which are never cut."""
-    import fcntl
     import stat
 
     try:
@@ -227,6 +228,8 @@ def _position(stream) -> int | None:
         status = os.fstat(fd)
         if not stat.S_ISREG(status.st_mode):
             return None
+        import fcntl
+
         appending = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND
         position = status.st_size if appending else os.lseek(fd, 0, os.SEEK_CUR)
         return position if position == status.st_size else None

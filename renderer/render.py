@@ -6,7 +6,6 @@ Still free of I/O: the CLI, the Helm/ArgoCD/kustomize adapters and the tests all
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from renderer import stream, yamlcodec
 from renderer.errors import Notice, RenderError, document_where
@@ -14,6 +13,7 @@ from renderer.overlay.model import Overlay
 from renderer.records import record
 from renderer.transform import Context, Planned, Result, apply, plan_stream
 
+TYPE_CHECKING = False  # see renderer.records
 if TYPE_CHECKING:
     from renderer.facts import Facts
 

@@ -9,8 +9,6 @@ No I/O here. The stream layer hands us only the documents that can be targets, p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from renderer import find, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, write
@@ -19,6 +17,7 @@ from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
 from renderer.records import field, record
 
+TYPE_CHECKING = False  # see renderer.records
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
     from renderer.facts import Facts
     from renderer.judge import Verdict

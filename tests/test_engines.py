@@ -5,13 +5,13 @@ rules for the fields, and the CRDs."""
 
 from __future__ import annotations
 
-import typing
-
 import pytest
 
 from renderer import overlay, validate
 from renderer.cnpg.engine import engine, names
 from renderer.errors import RenderError
+from renderer.overlay.convert import hints
+from renderer.overlay.fields import shape
 from renderer.overlay.model import Entry, ManualBackup
 from tests.helpers import CRDS, FIXTURES, by_kind, documents, run_cli
 
@@ -89,9 +89,10 @@ def test_an_engine_writes_exactly_the_fields_and_objects_it_declares(tmp_path, n
 
 
 def test_every_method_the_overlay_names_is_an_engine():
-    literal = typing.get_type_hints(ManualBackup)["method"]
-    assert set(typing.get_args(typing.get_args(literal)[0])) == set(names())
-    assert set(typing.get_args(typing.get_type_hints(Entry)["engine"])) < set(names())
+    form, choices = shape(hints(ManualBackup)["method"])  # an optional Literal
+    assert form == "optional" and set(choices.values) == set(names())
+    form, choices = shape(hints(Entry)["engine"])
+    assert form == "choices" and set(choices) < set(names())
 
 
 @pytest.mark.parametrize("entry,method", [

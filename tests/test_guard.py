@@ -352,3 +352,13 @@ def test_render_error_with_secret_in_text_is_masked_everywhere(tmp_path, monkeyp
 
 if sys.platform != "linux":  # /dev/full, tmpfs and preexec_fn are Linux facts here
     pytestmark = pytest.mark.skip("Linux only")
+
+
+def test_one_line_skips_only_text_with_nothing_to_escape():
+    """`one_line` returns printable text untouched without its pattern: sound only if
+    every character the pattern escapes is one `str.isprintable` refuses."""
+    import re
+
+    pattern = re.compile(guard._CONTROL)
+    assert not [c for c in map(chr, range(sys.maxunicode + 1)) if pattern.fullmatch(c) and c.isprintable()]
+    assert guard.one_line("x\u202ey\nz") == "x\\u202ey\\nz"

@@ -22,21 +22,23 @@ from collections.abc import Callable, Iterable
 from renderer.records import record
 
 # --------------------------------------------------------------------------- PITR targets
+# Patterns are kept as text: `re` compiles one the first time it is used (and caches
+# it), so a render that checks no PITR time does not pay for these.
 
 # lib/pq ParseTimestamp, which CNPG tries first: date [time[.frac][Z|±hh[:mm[:ss]]]] [ BC]
-_PG_TIMESTAMP = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)(?: (?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
-                           r"(?P<zone>Z|[+-]\d\d(?::\d\d){0,2})?)?(?P<bc> BC)?")
+_PG_TIMESTAMP = (r"(?P<date>\d{4}-\d\d-\d\d)(?: (?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
+                 r"(?P<zone>Z|[+-]\d\d(?::\d\d){0,2})?)?(?P<bc> BC)?")
 # Go's time.Parse with RFC 3339 (a fraction is accepted after the seconds), and the same
 # without a zone. Go wants an upper-case T and Z.
-_RFC3339 = re.compile(r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
-                      r"(?P<zone>Z|[+-]\d\d:\d\d)?")
+_RFC3339 = (r"(?P<date>\d{4}-\d\d-\d\d)T(?P<time>\d\d:\d\d:\d\d)(?P<fraction>\.\d+)?"
+            r"(?P<zone>Z|[+-]\d\d:\d\d)?")
 TIME_EXAMPLES = "RFC 3339 (2026-05-01T10:00:00Z, 2026-05-01T10:00:00+02:00) or a PostgreSQL timestamp " \
                 "(2026-05-01 10:00:00+02)"
 
 
 def target_time(value: object) -> str | None:
     """recoveryTarget.targetTime: a time CNPG parses, with a real date and time."""
-    match = (_RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)) if isinstance(value, str) else None
+    match = (re.fullmatch(_RFC3339, value) or re.fullmatch(_PG_TIMESTAMP, value)) if isinstance(value, str) else None
     if match is None:
         return f"{show(value)} is not a time CNPG reads: write {TIME_EXAMPLES}"
     from datetime import datetime
@@ -50,7 +52,7 @@ def target_time(value: object) -> str | None:
 
 def has_zone(value: str) -> bool:
     """Whether a time `target_time` accepts names its zone (without one CNPG reads UTC)."""
-    match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
+    match = re.fullmatch(_RFC3339, value) or re.fullmatch(_PG_TIMESTAMP, value)
     return bool(match and match["zone"])
 
 
@@ -59,7 +61,7 @@ def instant(value: str):
     datetime (no zone: UTC; a BC time is before every backup)."""
     from datetime import UTC, datetime, timedelta, timezone
 
-    match = _RFC3339.fullmatch(value) or _PG_TIMESTAMP.fullmatch(value)
+    match = re.fullmatch(_RFC3339, value) or re.fullmatch(_PG_TIMESTAMP, value)
     if match is None or target_time(value):
         raise ValueError(target_time(value) or f"{show(value)} is not a time CNPG reads")
     if match.groupdict().get("bc"):
@@ -77,13 +79,13 @@ def _offset(zone: str | None, timedelta):
     return timedelta(hours=hours, minutes=minutes, seconds=seconds) * (1 if zone[0] == "+" else -1)
 
 
-_LSN = re.compile(r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}")
-LSN_PATTERN = f"^{_LSN.pattern}$"
+_LSN = r"[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}"
+LSN_PATTERN = f"^{_LSN}$"
 
 
 def lsn(value: object) -> str | None:
     """pg_lsn input: two hex numbers of up to 8 digits (CNPG's parser allows more; PostgreSQL does not)."""
-    if isinstance(value, str) and _LSN.fullmatch(value):
+    if isinstance(value, str) and re.fullmatch(_LSN, value):
         return None
     return f"{show(value)} is not a WAL location: write two hex numbers of up to 8 digits, e.g. 0/3000060"
 
@@ -115,21 +117,21 @@ def timeline(value: object) -> str | None:
 
 # --------------------------------------------------------------------------- backups
 
-_RETENTION = re.compile(r"[1-9][0-9]*[dwm]")
-RETENTION_PATTERN = f"^{_RETENTION.pattern}$"
-_SPELLED = re.compile(r"\s*\+?(\d+)\s*(d|days?|w|weeks?|m|mo|months?|y|years?)\s*", re.I)
+_RETENTION = r"[1-9][0-9]*[dwm]"
+RETENTION_PATTERN = f"^{_RETENTION}$"
+_SPELLED = r"(?i)\s*\+?(\d+)\s*(d|days?|w|weeks?|m|mo|months?|y|years?)\s*"
 
 
 def retention(value: object) -> str | None:
     """Barman's RECOVERY WINDOW: a positive count of days, weeks or months (`m` is months)."""
-    if isinstance(value, str) and _RETENTION.fullmatch(value):
+    if isinstance(value, str) and re.fullmatch(_RETENTION, value):
         return None
     return f"{show(value)} is not a retention policy: write {_retention_advice(value)}"
 
 
 def _retention_advice(value: object) -> str:
     """`10days` -> `10d`; `1 year` -> `12m`; otherwise the form with examples."""
-    spelled = _SPELLED.fullmatch(str(value)) if isinstance(value, (str, int)) else None
+    spelled = re.fullmatch(_SPELLED, str(value)) if isinstance(value, (str, int)) else None
     if spelled is not None:
         count, unit = int(spelled[1]), spelled[2][0].lower()
         count, unit = (count * 12, "m") if unit == "y" else (count, unit)

@@ -9,16 +9,17 @@ would silently be another one (`Converter.text`)."""
 from __future__ import annotations
 
 import re
-import typing
 from functools import cache
-from types import UnionType
-from typing import Any, Literal, Union
 
 from renderer import records
 from renderer.errors import Notice, Origin, RenderError
-from renderer.overlay.fields import Located, yaml_fields, yaml_key
+from renderer.overlay.fields import Located, shape, yaml_fields, yaml_key
 from renderer.overlay.source import Source, format_path
 from renderer.sensitive import Sensitive
+
+TYPE_CHECKING = False  # see renderer.records
+if TYPE_CHECKING:
+    from typing import Any
 
 # Keys TrueCharts users carry over that mean nothing, or something else, here.
 _POINTED = {
@@ -57,6 +58,8 @@ def hints(cls) -> dict[str, Any]:
     for klass in reversed(cls.__mro__):
         found.update(vars(klass).get("__annotations__", {}))
     if any(isinstance(tp, str) for tp in found.values()):
+        import typing
+
         return typing.get_type_hints(cls)
     return found
 
@@ -76,17 +79,16 @@ class Converter:
         custom = field.metadata.get("custom") if field else None
         if custom is not None:
             return self._custom(custom, raw, path)
-        origin = typing.get_origin(tp)
-        if origin in (Union, UnionType):  # Optional[X] and X | None
-            args = [a for a in typing.get_args(tp) if a is not type(None)]
-            return None if raw is None else self.value(args[0], raw, path, field)
-        if origin is Literal:
-            return self._literal(tp, raw, path)
-        if origin is list:
-            return self._list(typing.get_args(tp)[0], raw, path)
-        if origin is dict:
-            return self._dict(typing.get_args(tp)[1], raw, path)
-        if records.is_record(tp):
+        form, inner = shape(tp)
+        if form == "optional":
+            return None if raw is None else self.value(inner, raw, path, field)
+        if form == "choices":
+            return self._choice(inner, raw, path)
+        if form == "list":
+            return self._list(inner, raw, path)
+        if form == "dict":
+            return self._dict(inner, raw, path)
+        if form == "record":
             return self.object(tp, raw, path)
         return self._scalar(tp, raw, path, field)
 
@@ -135,8 +137,7 @@ class Converter:
         except ValueError as exc:
             raise self.fail(path, str(exc)) from None
 
-    def _literal(self, tp, raw, path):
-        choices = typing.get_args(tp)
+    def _choice(self, choices: tuple, raw, path):
         if raw not in choices and raw in _POINTED_VALUES:
             raise self.fail(path, _POINTED_VALUES[raw])
         if raw not in choices:

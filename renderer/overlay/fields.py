@@ -5,11 +5,54 @@ and the JSON Schema generator both read it, so the two can never disagree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from types import UnionType
 
 from renderer.errors import Origin
-from renderer.records import MISSING, Field, field, fields, record
+from renderer.records import MISSING, Field, field, fields, is_record, record
+
+TYPE_CHECKING = False  # see renderer.records
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Literal
+else:
+
+    class Literal:
+        """`Literal["a", "b"]` in the model: a field that takes one of these values. Type
+        checkers (and ruff: `typing-modules`) read `typing.Literal`; at run time it is a
+        `Choices`, so the model is declared without importing `typing`."""
+
+        def __class_getitem__(cls, values):
+            return Choices(values if isinstance(values, tuple) else (values,))
+
+
+class Choices:
+    """The values a `Literal` field takes; `| None` makes it optional, as with a type."""
+
+    __slots__ = ("optional", "values")
+
+    def __init__(self, values: tuple, optional: bool = False):
+        self.values, self.optional = values, optional
+
+    def __or__(self, other: None) -> Choices:
+        if other is not None:
+            raise TypeError("a Literal field can only be made optional (| None)")
+        return Choices(self.values, optional=True)
+
+
+def shape(tp) -> tuple[str, Any]:
+    """What a model annotation declares, for the converter and the schema alike:
+    ("optional", inner), ("choices", values), ("list", item), ("dict", value),
+    ("record", class) or ("scalar", type)."""
+    if isinstance(tp, Choices):
+        return ("optional", Choices(tp.values)) if tp.optional else ("choices", tp.values)
+    if isinstance(tp, UnionType):  # X | None
+        return "optional", next(a for a in tp.__args__ if a is not type(None))
+    origin = getattr(tp, "__origin__", None)
+    if origin is list:
+        return "list", tp.__args__[0]
+    if origin is dict:
+        return "dict", tp.__args__[1]
+    return ("record" if is_record(tp) else "scalar"), tp
 
 
 @record(frozen=True)

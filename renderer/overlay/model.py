@@ -6,10 +6,9 @@ so values written for TrueCharts charts carry over. Every field is declared once
 
 
 import re
-from typing import Literal
 
 from renderer.cnpg import rules
-from renderer.overlay.fields import Custom, Located, option, origins_field
+from renderer.overlay.fields import Custom, Literal, Located, option, origins_field
 from renderer.records import record
 from renderer.sensitive import Sensitive
 

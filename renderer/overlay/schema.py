@@ -3,12 +3,10 @@ overlays with the very rules the loader applies (yaml-language-server modeline).
 
 from __future__ import annotations
 
-import typing
-from types import UnionType
-from typing import Any, Literal, Union
+from typing import Any
 
 from renderer.overlay.convert import hints
-from renderer.overlay.fields import yaml_fields, yaml_key
+from renderer.overlay.fields import shape, yaml_fields, yaml_key
 from renderer.overlay.model import Overlay
 from renderer.records import MISSING, Field, is_record
 from renderer.sensitive import Sensitive
@@ -53,17 +51,16 @@ def _field(field: Field, tp, definitions: dict) -> dict:
 
 
 def _type(tp, definitions: dict) -> dict:
-    origin = typing.get_origin(tp)
-    if origin in (Union, UnionType):  # Optional[X] and X | None
-        inner = next(a for a in typing.get_args(tp) if a is not type(None))
+    form, inner = shape(tp)
+    if form == "optional":
         return {"anyOf": [_type(inner, definitions), {"type": "null"}]}
-    if origin is Literal:
-        return {"enum": list(typing.get_args(tp))}
-    if origin is list:
-        return {"type": "array", "items": _type(typing.get_args(tp)[0], definitions)}
-    if origin is dict:
-        return {"type": "object", "additionalProperties": _type(typing.get_args(tp)[1], definitions)}
-    if is_record(tp):
+    if form == "choices":
+        return {"enum": list(inner)}
+    if form == "list":
+        return {"type": "array", "items": _type(inner, definitions)}
+    if form == "dict":
+        return {"type": "object", "additionalProperties": _type(inner, definitions)}
+    if form == "record":
         if tp.__name__ not in definitions:
             definitions[tp.__name__] = {}
             definitions[tp.__name__] = _object(tp, definitions)
