@@ -14,6 +14,7 @@ from renderer.sensitive import Sensitive
 
 URL_PATTERN = r"^https?://"
 RELEASE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"  # Helm's release name rule
+RELEASE_ADVICE = "must be a Helm release name: lower-case letters, digits, '-' and '.', e.g. shop-prod"
 DEFAULT_COMPRESSION = "gzip"
 TRUECHARTS_COMPRESSION = "bzip2"  # what TrueCharts' `compression: {enabled: true}` means (2025 templates)
 DEFAULT_RETENTION = "30d"
@@ -418,9 +419,7 @@ class RecoveryFrom(Located):
     differently (another release, namespace or Cluster name). The recovery side is
     derived from it by the write side's rules; backups go to the new name's lineage."""
 
-    release: str | None = option(None, pattern=RELEASE_PATTERN,
-                                 advice="must be a Helm release name: lower-case "
-                                        "letters, digits, '-' and '.', e.g. shop-prod",
+    release: str | None = option(None, pattern=RELEASE_PATTERN, advice=RELEASE_ADVICE,
                                  doc="The old release: the default recovery destinationPath is <base>/<release>/cnpg.")
     namespace: str | None = option(None, pattern=NAME_PATTERN,
                                    advice="must be a namespace name: lower-case letters, digits and '-', e.g. shop",
@@ -497,9 +496,7 @@ class Entry(Located):
         "barmanObjectStore",
         doc="barmanObjectStore: CNPG's in-tree Barman Cloud (deprecated, removed in CNPG 1.31). "
             "plugin: the barman-cloud plugin; migrates a chart-rendered in-tree store (docs/engines.md).")
-    release: str | None = option(None, pattern=RELEASE_PATTERN,
-                                 advice="must be a Helm release name: lower-case "
-                                        "letters, digits, '-' and '.', e.g. shop-prod",
+    release: str | None = option(None, pattern=RELEASE_PATTERN, advice=RELEASE_ADVICE,
                                  doc="Pins the release name in the default destinationPath "
                                      "(<base>/<release>/cnpg), whoever renders; otherwise --release, "
                                      "else the Cluster's app.kubernetes.io/instance label.")
