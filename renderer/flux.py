@@ -30,6 +30,7 @@ from renderer import stream, yamlcodec
 from renderer.cli import facts_options, render_inputs
 from renderer.cnpg.meta import LINEAGE_PREFIX
 from renderer.errors import Notice, RenderError, document_where
+from renderer.yamlcodec import mapping_at
 
 API_GROUP = "helm.toolkit.fluxcd.io"
 _MERGED_METADATA = ("labels", "annotations")
@@ -58,7 +59,7 @@ def read_helmrelease(path: str) -> tuple[stream.Chunk, dict]:
 def release_and_namespace(helmrelease: dict) -> tuple[str | None, str | None]:
     """The release name and namespace helm-controller uses: spec.releaseName, else
     `[spec.targetNamespace-]metadata.name`; spec.targetNamespace, else metadata.namespace."""
-    spec, metadata = _map(helmrelease, "spec"), _map(helmrelease, "metadata")
+    spec, metadata = mapping_at(helmrelease, "spec"), mapping_at(helmrelease, "metadata")
     name, target = metadata.get("name"), spec.get("targetNamespace")
     release = spec.get("releaseName") or (f"{target}-{name}" if target and name else name)
     return release, target or metadata.get("namespace")
@@ -118,7 +119,7 @@ def _metadata_merge(before: dict, after: dict) -> dict | None:
     """A strategic merge patch setting (or, with null, removing) the changed labels and annotations."""
     changes = {}
     for field in _MERGED_METADATA:
-        old, new = (_map(obj, "metadata", field) for obj in (before, after))
+        old, new = (mapping_at(obj, "metadata", field) for obj in (before, after))
         diff = {k: v for k, v in new.items() if old.get(k) != v} | {k: None for k in old if k not in new}
         if diff:
             changes[field] = diff
@@ -133,13 +134,6 @@ def _without_merged(obj: dict) -> dict:
     return {**obj, "metadata": metadata}
 
 
-def _map(obj: object, *keys: str) -> dict:
-    """The mapping at `keys` inside `obj`; {} where there is none."""
-    for key in keys:
-        obj = obj.get(key) if isinstance(obj, dict) else None
-    return obj if isinstance(obj, dict) else {}
-
-
 def _target(obj: dict) -> dict:
     """kustomize's selector for exactly this object (namespace only when it has one)."""
     group, _, version = str(obj.get("apiVersion", "")).rpartition("/")
@@ -151,7 +145,7 @@ def _target(obj: dict) -> dict:
 
 
 def _kind_and_name(obj) -> tuple[str | None, str | None]:
-    return (obj.get("kind") if isinstance(obj, dict) else None), _map(obj, "metadata").get("name")
+    return (obj.get("kind") if isinstance(obj, dict) else None), mapping_at(obj, "metadata").get("name")
 
 
 def with_post_renderer(helmrelease: dict, patches: list[dict]) -> dict:
@@ -168,7 +162,7 @@ def with_post_renderer(helmrelease: dict, patches: list[dict]) -> dict:
 
 
 def _is_ours(post_renderer) -> bool:
-    patches = _map(post_renderer, "kustomize").get("patches") or []
+    patches = mapping_at(post_renderer, "kustomize").get("patches") or []
     return any(LINEAGE_PREFIX in str(p.get("patch", "")) for p in patches if isinstance(p, dict))  # our annotations
 
 

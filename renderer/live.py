@@ -17,9 +17,10 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import overload
 
 from renderer.cnpg.meta import API_GROUP, PLUGIN_API_GROUP, PLUGIN_NAME
+from renderer.yamlcodec import mapping_at
 
 CLUSTER_KIND = (API_GROUP, "Cluster")
 SCHEDULED_KIND = (API_GROUP, "ScheduledBackup")
@@ -122,11 +123,6 @@ def iter_objects(text: str) -> Iterable[dict]:
         yield doc
 
 
-def _mapping(value: object) -> dict[str, Any]:
-    """``value`` when it is a mapping, else an empty one (absent, or not an object)."""
-    return value if isinstance(value, dict) else {}
-
-
 @overload
 def _meta(obj: dict, namespace: str = "default") -> tuple[str, str]: ...
 @overload
@@ -166,9 +162,9 @@ def cluster_status(status: dict) -> ClusterStatus:
 def scheduled_from_object(obj: dict, namespace: str | None = "default") -> Scheduled:
     """A ScheduledBackup object as `verify` reads it (``namespace``: where one without
     a namespace lives)."""
-    spec = _mapping(obj.get("spec"))
-    status = _mapping(obj.get("status"))
-    cluster = _mapping(spec.get("cluster"))
+    spec = mapping_at(obj.get("spec"))
+    status = mapping_at(obj.get("status"))
+    cluster = mapping_at(spec.get("cluster"))
     return Scheduled(*_meta(obj, namespace), str(cluster.get("name") or ""), str(spec.get("schedule") or ""),
                      spec.get("immediate") is True, spec.get("suspend") is True, _time(status.get("lastCheckTime")),
                      _time(status.get("lastScheduleTime")), _time(status.get("nextScheduleTime")))
@@ -226,7 +222,7 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     spec = obj.get("spec") or {}
     annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
     recovery_path, recovery_server = recovery_source(obj, stores)
-    status = _mapping(obj.get("status"))
+    status = mapping_at(obj.get("status"))
     system_id = str(status["systemID"]) if status.get("systemID") else None
     operator_status = cluster_status(status)
     archiver = dest = server = store_name = None

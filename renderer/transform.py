@@ -16,6 +16,7 @@ from renderer.errors import Notice, about, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
 from renderer.records import field, record
+from renderer.yamlcodec import mapping_at
 
 TYPE_CHECKING = False  # see renderer.records
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
@@ -130,8 +131,8 @@ def _assemble(docs: list[tuple[int, object]], namespace: str | None, result: Res
 
 
 def _namespace(obj, default: str | None) -> str | None:
-    metadata = obj.get("metadata") if isinstance(obj, dict) else None
-    return (metadata.get("namespace") if isinstance(metadata, dict) else None) or default
+    namespace = mapping_at(obj, "metadata").get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else default
 
 
 def _is_stale(obj, owners: set, namespace: str | None) -> bool:
@@ -158,7 +159,7 @@ def _switch_scheduled(index: int, obj, methods: dict, namespace: str | None, res
     switched = migration.scheduled_backup(obj, methods, _namespace(obj, namespace))
     if switched is not None:
         result.edits[index] = Edit(obj=switched)
-        result.notices.append(Notice(document_where(index, "ScheduledBackup", (obj.get("metadata") or {}).get("name")),
+        result.notices.append(Notice(document_where(index, "ScheduledBackup", mapping_at(obj, "metadata").get("name")),
                                      f"the chart's ScheduledBackup now uses method: {switched['spec']['method']} "
                                      "(its Cluster archives through the barman-cloud plugin)"))
 

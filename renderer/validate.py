@@ -31,6 +31,7 @@ from typing import Any
 from renderer import yamlcodec
 from renderer.cnpg import meta, rules
 from renderer.errors import Document
+from renderer.yamlcodec import mapping_at
 
 __all__ = [
     "STATIC_CEL_RULES",
@@ -426,7 +427,7 @@ def _cluster_name(cluster: dict) -> Iterator[tuple[str, str]]:
 
 
 def _bootstrap_method(cluster: dict) -> Iterator[tuple[str, str]]:
-    bootstrap = _mapping(cluster, "spec", "bootstrap")
+    bootstrap = mapping_at(cluster, "spec", "bootstrap")
     methods = [m for m in ("initdb", "recovery", "pg_basebackup") if m in bootstrap]
     if len(methods) > 1:
         yield "spec.bootstrap", f"only one bootstrap method may be set, found {', '.join(methods)}"
@@ -438,7 +439,7 @@ def _bootstrap_sources(cluster: dict) -> Iterator[tuple[str, str]]:
     The webhook accepts a recovery source only if its externalClusters entry has
     `barmanObjectStore` or `plugin`: connection parameters alone hold no backup.
     """
-    recovery = _mapping(cluster, "spec", "bootstrap", "recovery")
+    recovery = mapping_at(cluster, "spec", "bootstrap", "recovery")
     source, base = recovery.get("source"), "spec.bootstrap.recovery"
     if source and "backup" in recovery:
         yield base, "source and backup are mutually exclusive: recover from one of them"
@@ -451,8 +452,8 @@ def _bootstrap_sources(cluster: dict) -> Iterator[tuple[str, str]]:
         elif "barmanObjectStore" not in entry and "plugin" not in entry:
             yield f"{base}.source", (f"external cluster {rules.show(source)} has neither barmanObjectStore"
                                      " nor plugin, so there is nothing to recover from")
-    pg_basebackup = _mapping(cluster, "spec", "bootstrap", "pg_basebackup")
-    if ("pg_basebackup" in _mapping(cluster, "spec", "bootstrap")
+    pg_basebackup = mapping_at(cluster, "spec", "bootstrap", "pg_basebackup")
+    if ("pg_basebackup" in mapping_at(cluster, "spec", "bootstrap")
             and _external_cluster(cluster, pg_basebackup.get("source")) is None):
         yield "spec.bootstrap.pg_basebackup.source", (
             f"{rules.show(pg_basebackup.get('source'))} names no entry of spec.externalClusters")
@@ -463,8 +464,8 @@ _TARGETS = ("targetTime", "targetLSN", "targetName", "targetXID", "targetImmedia
 
 def _recovery_target(cluster: dict) -> Iterator[tuple[str, str]]:
     """One target at most, each parseable, and a backupID where no backup can be picked by time."""
-    recovery = _mapping(cluster, "spec", "bootstrap", "recovery")
-    target = _mapping(recovery, "recoveryTarget")
+    recovery = mapping_at(cluster, "spec", "bootstrap", "recovery")
+    target = mapping_at(recovery, "recoveryTarget")
     base = "spec.bootstrap.recovery.recoveryTarget"
     # The webhook counts string targets when non-empty, and targetImmediate whenever present.
     chosen = [key for key in _TARGETS if key in target and target[key] != ""]
@@ -507,10 +508,10 @@ def _external_clusters(cluster: dict) -> Iterator[tuple[str, str]]:
 
 def _backup_credentials(cluster: dict) -> Iterator[tuple[str, str]]:
     """barman-cloud's credential rules (`rules.CREDENTIALS`); the webhook applies them to spec.backup only."""
-    backup = _mapping(cluster, "spec", "backup")
+    backup = mapping_at(cluster, "spec", "backup")
     if "barmanObjectStore" not in backup:
         return
-    store = _mapping(backup, "barmanObjectStore")
+    store = mapping_at(backup, "barmanObjectStore")
     base = "spec.backup.barmanObjectStore"
     blocks = [ways for ways in rules.CREDENTIALS.values() if ways.block in store]
     if not blocks:
@@ -520,21 +521,21 @@ def _backup_credentials(cluster: dict) -> Iterator[tuple[str, str]]:
     elif len(blocks) > 1:
         yield base, f"too many credentials ({', '.join(w.block for w in blocks)}): exactly one provider is allowed"
     for ways in blocks:
-        creds = _mapping(store, ways.block)
+        creds = mapping_at(store, ways.block)
         present = [key for key, value in creds.items() if key not in rules.FLAGS or value]
         for key, problem in rules.credential_problems(ways, present):
             yield f"{base}.{ways.block}" + (f".{key}" if key else ""), problem
 
 
 def _cluster_retention(cluster: dict) -> Iterator[tuple[str, str]]:
-    yield from _retention(_mapping(cluster, "spec", "backup").get("retentionPolicy"),
+    yield from _retention(mapping_at(cluster, "spec", "backup").get("retentionPolicy"),
                           "spec.backup.retentionPolicy")
 
 
 def _wal_archiver_plugins(cluster: dict) -> Iterator[tuple[str, str]]:
     """One archiver at most, and never beside in-tree barmanObjectStore (migrate in one edit)."""
     archivers = rules.archivers(_sequence(cluster, "spec", "plugins"))
-    if archivers and "barmanObjectStore" in _mapping(cluster, "spec", "backup"):
+    if archivers and "barmanObjectStore" in mapping_at(cluster, "spec", "backup"):
         yield "spec.plugins", (f"WAL archiver plugin {', '.join(archivers)} cannot be enabled while"
                                " spec.backup.barmanObjectStore is set")
     if len(archivers) > 1:
@@ -544,19 +545,19 @@ def _wal_archiver_plugins(cluster: dict) -> Iterator[tuple[str, str]]:
 
 def _cluster_cel(cluster: dict) -> Iterator[tuple[str, str]]:
     """The Cluster CRD's static CEL rules (see STATIC_CEL_RULES), with the CRD's own messages."""
-    spec = _mapping(cluster, "spec")
+    spec = mapping_at(cluster, "spec")
     if "imageName" in spec and "imageCatalogRef" in spec:
         yield "spec", "imageName and imageCatalogRef are mutually exclusive"
-    ref = _mapping(spec, "imageCatalogRef")
+    ref = mapping_at(spec, "imageCatalogRef")
     if ref and ref.get("kind") not in ("ImageCatalog", "ClusterImageCatalog"):
         yield "spec.imageCatalogRef.kind", "Only image catalogs are supported (ImageCatalog, ClusterImageCatalog)"
     if ref and ref.get("apiGroup") != meta.API_GROUP:
         yield "spec.imageCatalogRef.apiGroup", "Only image catalogs are supported (postgresql.cnpg.io)"
-    initdb = _mapping(spec, "bootstrap", "initdb")
+    initdb = mapping_at(spec, "bootstrap", "initdb")
     for key, provider in (("builtinLocale", "builtin"), ("icuLocale", "icu"), ("icuRules", "icu")):
         if key in initdb and initdb.get("localeProvider") != provider:
             yield f"spec.bootstrap.initdb.{key}", f"is only available when localeProvider is `{provider}`"
-    sync = _mapping(spec, "postgresql", "synchronous")
+    sync = mapping_at(spec, "postgresql", "synchronous")
     if sync.get("dataDurability") == "preferred" and (sync.get("standbyNamesPre") or sync.get("standbyNamesPost")):
         yield "spec.postgresql.synchronous", ("dataDurability set to 'preferred' requires empty"
                                               " 'standbyNamesPre' and empty 'standbyNamesPost'")
@@ -568,7 +569,7 @@ def _cluster_cel(cluster: dict) -> Iterator[tuple[str, str]]:
 
 def _object_store(store: dict) -> Iterator[tuple[str, str]]:
     """ObjectStore CEL rules and its retention pattern (barman-cloud plugin v0.14)."""
-    if "serverName" in _mapping(store, "spec", "configuration"):
+    if "serverName" in mapping_at(store, "spec", "configuration"):
         yield "spec.configuration.serverName", (
             "use the 'serverName' plugin parameter in the Cluster resource"
             " (spec.plugins[].parameters, externalClusters[].plugin.parameters)")
@@ -577,12 +578,12 @@ def _object_store(store: dict) -> Iterator[tuple[str, str]]:
         yield "spec.instanceSidecarConfiguration.additionalContainerArgs", (
             "do not set --log-level in additionalContainerArgs;"
             " use spec.instanceSidecarConfiguration.logLevel")
-    yield from _retention(_mapping(store, "spec").get("retentionPolicy"), "spec.retentionPolicy")
+    yield from _retention(mapping_at(store, "spec").get("retentionPolicy"), "spec.retentionPolicy")
 
 
 def _schedule(scheduled: dict) -> Iterator[tuple[str, str]]:
     """The schedule must parse as robfig cron; a 5-field value parses but runs at the wrong times."""
-    schedule = _mapping(scheduled, "spec").get("schedule")
+    schedule = mapping_at(scheduled, "spec").get("schedule")
     problem = rules.schedule(schedule) if isinstance(schedule, str) else None
     if problem:
         yield "spec.schedule", problem
@@ -594,14 +595,14 @@ def _backup_method(backup: dict) -> Iterator[tuple[str, str]]:
     The ScheduledBackup webhook does not check pluginConfiguration, but the Backup webhook
     refuses every Backup it would create, so both kinds are held to it.
     """
-    spec = _mapping(backup, "spec")
+    spec = mapping_at(backup, "spec")
     method = spec.get("method", "barmanObjectStore")
     defaulted = "" if "method" in spec else " (method defaults to barmanObjectStore)"
     if method == "barmanObjectStore":
         for key in ("online", "onlineConfiguration"):
             if key in spec:
                 yield f"spec.{key}", f"can be set only with method volumeSnapshot{defaulted}"
-    if method == "plugin" and not _mapping(spec, "pluginConfiguration").get("name"):
+    if method == "plugin" and not mapping_at(spec, "pluginConfiguration").get("name"):
         yield "spec.pluginConfiguration.name", f"is required when method is plugin (e.g. {meta.PLUGIN_NAME})"
 
 
@@ -615,12 +616,12 @@ _SNAPSHOT_DEADLINE = "backup.cnpg.io/volumeSnapshotDeadline"
 def _snapshot_recovery(cluster: dict) -> Iterator[tuple[str, str]]:
     """`validateBootstrapRecoveryDataSource`: each source is a VolumeSnapshot or a PVC
     (`validateVolumeSnapshotSource`), and a WAL snapshot needs the Cluster's walStorage."""
-    snapshots = _mapping(cluster, "spec", "bootstrap", "recovery", "volumeSnapshots")
+    snapshots = mapping_at(cluster, "spec", "bootstrap", "recovery", "volumeSnapshots")
     base = "spec.bootstrap.recovery.volumeSnapshots"
     for key, ref in (("storage", snapshots.get("storage")), ("walStorage", snapshots.get("walStorage"))):
         if isinstance(ref, dict) and (ref.get("apiGroup") or "", ref.get("kind")) not in _SNAPSHOT_SOURCES:
             yield f"{base}.{key}", "Only VolumeSnapshots and PersistentVolumeClaims are supported"
-    if "walStorage" in snapshots and "walStorage" not in _mapping(cluster, "spec"):
+    if "walStorage" in snapshots and "walStorage" not in mapping_at(cluster, "spec"):
         yield f"{base}.walStorage", ("A WAL storage configuration is required when recovering using a"
                                      " DataSource for WALs (set spec.walStorage)")
 
@@ -628,7 +629,7 @@ def _snapshot_recovery(cluster: dict) -> Iterator[tuple[str, str]]:
 def _snapshot_tablespaces(cluster: dict) -> Iterator[tuple[str, str]]:
     """`validateTablespaceBackupSnapshot`: a snapshot class per tablespace the Cluster has."""
     names = {t.get("name") for t in _sequence(cluster, "spec", "tablespaces") if isinstance(t, dict)}
-    for name in _mapping(cluster, "spec", "backup", "volumeSnapshot", "tablespaceClassName"):
+    for name in mapping_at(cluster, "spec", "backup", "volumeSnapshot", "tablespaceClassName"):
         if name not in names:
             yield "spec.backup.volumeSnapshot.tablespaceClassName", (
                 f"specified the VolumeSnapshot backup configuration for the tablespace: {name}, but it can't be"
@@ -637,7 +638,7 @@ def _snapshot_tablespaces(cluster: dict) -> Iterator[tuple[str, str]]:
 
 def _hibernation(cluster: dict) -> Iterator[tuple[str, str]]:
     """`validateHibernationAnnotation`: cnpg.io/hibernation is "on" or "off"."""
-    value = _mapping(cluster, "metadata", "annotations").get("cnpg.io/hibernation")
+    value = mapping_at(cluster, "metadata", "annotations").get("cnpg.io/hibernation")
     if value is not None and value not in ("on", "off"):
         yield 'metadata.annotations["cnpg.io/hibernation"]', (
             f"{rules.show(value)}: annotation value for hibernation should be \"on\" or \"off\"")
@@ -647,7 +648,7 @@ def _snapshot_deadline(backup: dict) -> Iterator[tuple[str, str]]:
     """Backup `validate`: the volume-snapshot retry deadline is a whole number of minutes.
     A ScheduledBackup passes its annotations to every Backup it creates, so it is held to
     the same rule."""
-    value = _mapping(backup, "metadata", "annotations").get(_SNAPSHOT_DEADLINE)
+    value = mapping_at(backup, "metadata", "annotations").get(_SNAPSHOT_DEADLINE)
     if value not in (None, "") and not (isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+", value)):
         yield f'metadata.annotations["{_SNAPSHOT_DEADLINE}"]', f"{rules.show(value)} must be an integer"
 
@@ -703,11 +704,6 @@ def _dig(value: Any, *keys: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def _mapping(value: Any, *keys: str) -> dict:
-    found = _dig(value, *keys)
-    return found if isinstance(found, dict) else {}
 
 
 def _sequence(value: Any, *keys: str) -> list:

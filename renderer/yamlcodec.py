@@ -179,6 +179,14 @@ def copy_value(value):
     return value
 
 
+def mapping_at(value: object, *keys: str) -> dict:
+    """The mapping at `keys` inside a parsed value; {} where there is none, or where
+    something on the way is no mapping (charts render any shape)."""
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
 def is_list(obj) -> bool:
     """A `v1/List` or any other object holding `items` (kubectl flattens every object
     whose `items` is a list, whatever its kind)."""

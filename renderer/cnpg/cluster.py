@@ -12,7 +12,7 @@ from renderer.cnpg.engine import engine
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Plan
 from renderer.overlay.model import Entry
-from renderer.yamlcodec import copy_value
+from renderer.yamlcodec import copy_value, mapping_at
 
 __all__ = ["ClusterEdit", "write"]
 
@@ -75,7 +75,7 @@ def _annotate(plan: Plan, edit: ClusterEdit) -> None:
         if not plan.shared_folder:
             edit.notices.append(Notice(plan.cluster.where, "skipEmptyWalArchiveCheck disables CNPG's check that "
                                                            "the backup lineage is empty; it can lead to data loss"))
-    elif meta.SKIP_WAL_CHECK in ((edit.cluster.get("metadata") or {}).get("annotations") or {}):
+    elif meta.SKIP_WAL_CHECK in mapping_at(edit.cluster, "metadata", "annotations"):
         values[meta.SKIP_WAL_CHECK] = None
         edit.notices.append(Notice(plan.cluster.where, f"removed {meta.SKIP_WAL_CHECK} rendered by the chart "
                                    "(TrueCharts sets it so backup and recovery can share one lineage): the backup "

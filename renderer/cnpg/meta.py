@@ -7,6 +7,8 @@ their Cluster instead of under generated-by-postrender-N.yaml)."""
 
 from __future__ import annotations
 
+from renderer.yamlcodec import mapping_at
+
 API_GROUP = "postgresql.cnpg.io"  # Cluster, ScheduledBackup, Backup
 API_VERSION = f"{API_GROUP}/v1"
 PLUGIN_API_GROUP = "barmancloud.cnpg.io"  # the barman-cloud plugin's ObjectStore
@@ -20,7 +22,7 @@ SKIP_WAL_CHECK = "cnpg.io/skipEmptyWalArchiveCheck"
 
 
 def cluster_name(cluster: dict) -> str:
-    return str((cluster.get("metadata") or {}).get("name") or "")
+    return str(mapping_at(cluster, "metadata").get("name") or "")
 
 
 def companion_metadata(cluster: dict, name: str, namespace: str | None,
@@ -42,8 +44,7 @@ def generated_for(obj) -> str | None:
     """The Cluster an object was generated for on an earlier pass, if any."""
     if not isinstance(obj, dict):
         return None
-    annotations = (obj.get("metadata") or {}).get("annotations") or {}
-    value = annotations.get(GENERATED_FOR) if isinstance(annotations, dict) else None
+    value = mapping_at(obj, "metadata", "annotations").get(GENERATED_FOR)
     return str(value) if value is not None else None
 
 

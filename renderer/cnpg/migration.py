@@ -19,7 +19,7 @@ from renderer.cnpg.meta import LINEAGE_PREFIX, cluster_name
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Inherited, Plan, Side, folder
 from renderer.overlay.model import Backups
-from renderer.yamlcodec import copy_value
+from renderer.yamlcodec import copy_value, mapping_at
 
 MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
 
@@ -31,7 +31,7 @@ def chart_backup(cluster: dict) -> dict | None:
     store = spec_backup.get("barmanObjectStore") if isinstance(spec_backup, dict) else None
     if isinstance(spec_backup, dict) and isinstance(store, dict) and store.get("destinationPath"):
         return {k: spec_backup[k] for k in backup.IN_TREE if k in spec_backup}
-    recorded = ((cluster.get("metadata") or {}).get("annotations") or {}).get(MIGRATED)
+    recorded = mapping_at(cluster, "metadata", "annotations").get(MIGRATED)
     if not recorded:
         return None
     import json  # only migrations get here; plain renders do not load it
@@ -108,7 +108,8 @@ def scheduled_backup(obj, clusters: dict, namespace: str | None) -> dict | None:
     if not (isinstance(obj, dict) and obj.get("kind") == "ScheduledBackup" and isinstance(obj.get("spec"), dict)):
         return None
     spec = obj["spec"]
-    method = clusters.get((namespace, (spec.get("cluster") or {}).get("name")))
+    name = mapping_at(spec, "cluster").get("name")
+    method = clusters.get((namespace, name)) if isinstance(name, str) else None
     if method is None or spec.get("method") not in (None, "barmanObjectStore"):
         return None
     return {**obj, "spec": {**spec, **method}}
