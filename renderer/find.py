@@ -15,11 +15,14 @@ from renderer.yamlcodec import is_list  # kubectl's rule, kept in one place
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 HIBERNATION = "cnpg.io/hibernation"  # CNPG's declarative hibernation: "on" stops every instance
 
-# Fields we read or write, and the type the API server would demand of them.
-_SHAPES = (("metadata", dict), ("metadata.labels", dict), ("metadata.annotations", dict), ("spec", dict),
-           ("spec.bootstrap", dict), ("spec.bootstrap.initdb", dict), ("spec.bootstrap.recovery", dict),
-           ("spec.bootstrap.pg_basebackup", dict), ("spec.externalClusters", list), ("spec.backup", dict),
-           ("spec.plugins", list))
+# Fields we read or write, and the type the API server would demand of them (`[]`: each
+# item of a list). Null is absent, as the API server reads it.
+_SHAPES = (("metadata", dict), ("metadata.name", str), ("metadata.namespace", str), ("metadata.labels", dict),
+           ("metadata.annotations", dict), ("spec", dict), ("spec.bootstrap", dict), ("spec.bootstrap.initdb", dict),
+           ("spec.bootstrap.recovery", dict), ("spec.bootstrap.pg_basebackup", dict),
+           ("spec.externalClusters", list), ("spec.externalClusters[]", dict), ("spec.externalClusters[].name", str),
+           ("spec.backup", dict), ("spec.plugins", list), ("spec.plugins[]", dict), ("spec.plugins[].name", str))
+_SHAPE_NAMES = {dict: "mapping", list: "list", str: "string"}
 
 
 @record(frozen=True, eq=False)
@@ -67,11 +70,23 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
 def check_shape(found: Found) -> None:
     """A Cluster whose fields have the wrong type is bad input, not a crash."""
     for path, kind in _SHAPES:
-        value: object = found.obj
-        for key in path.split("."):
-            value = value.get(key) if isinstance(value, dict) else None
-        if value is not None and not isinstance(value, kind):
-            raise RenderError(found.where, f"{path} must be a {'mapping' if kind is dict else 'list'}")
+        for at, value in _values(found.obj, path.split(".")):
+            if value is not None and not isinstance(value, kind):
+                raise RenderError(found.where, f"{at} must be a {_SHAPE_NAMES[kind]}")
+
+
+def _values(node: object, keys: list[str], at: str = ""):
+    """(path as written, value) of every value at `keys` that is there."""
+    if not keys:
+        yield at, node
+        return
+    key, rest = keys[0], keys[1:]
+    if key.endswith("[]"):
+        items = node.get(key[:-2]) if isinstance(node, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            yield from _values(item, rest, f"{at}{key[:-2]}[{i}]" + ("." if rest else ""))
+    elif isinstance(node, dict) and key in node:
+        yield from _values(node[key], rest, f"{at}{key}" + ("." if rest else ""))
 
 
 def _refuse_duplicates(found: list[Found]) -> None:
@@ -87,8 +102,12 @@ def _refuse_duplicates(found: list[Found]) -> None:
 def _found(index: int, item: int | None, obj: dict, namespace: str | None) -> Found:
     declared = obj.get("metadata")
     metadata: dict = declared if isinstance(declared, dict) else {}
-    name = str(metadata.get("name") or "")
+    name = _text(metadata.get("name"))  # another type is refused if an entry matches it (check_shape)
     where = document_where(index, "Cluster", name, item)
     labels = metadata.get("labels") or {}
-    return Found(index, item, obj, name, metadata.get("namespace") or namespace,
+    return Found(index, item, obj, name, _text(metadata.get("namespace")) or namespace,
                  labels if isinstance(labels, dict) else {}, where)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""

@@ -9,6 +9,12 @@ from renderer.errors import Notice
 from renderer.lineage import Plan, Side
 from renderer.records import field, record
 
+# The containers an edit writes into. A chart may render one null (`annotations:` with
+# nothing under it, an empty `with` block): the API server reads null as absent, and so
+# does the edit.
+_CONTAINERS = ("metadata.annotations", "metadata.labels", "metadata", "spec.backup", "spec.bootstrap",
+               "spec.externalClusters", "spec.plugins", "spec")
+
 
 @record
 class ClusterEdit:
@@ -21,6 +27,15 @@ class ClusterEdit:
     # Plugin engine: what the chart's own ScheduledBackups for this Cluster need to
     # back up through the plugin (see migration.scheduled_backup).
     scheduled_method: dict | None = None
+
+    def __post_init__(self) -> None:
+        for path in _CONTAINERS:  # innermost first, so a parent left empty is still a mapping
+            *parents, key = path.split(".")
+            node: object = self.cluster
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if isinstance(node, dict) and key in node and node[key] is None:
+                del node[key]
 
     @property
     def spec(self) -> dict:
