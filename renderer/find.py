@@ -72,7 +72,15 @@ def check_shape(found: Found) -> None:
     for path, kind in _SHAPES:
         for at, value in _values(found.obj, path.split(".")):
             if value is not None and not isinstance(value, kind):
-                raise RenderError(found.where, f"{at} must be a {_SHAPE_NAMES[kind]}")
+                raise RenderError(found.where, f"{at} must be a {_SHAPE_NAMES[kind]}" + _as_read(value, kind))
+
+
+def _as_read(value: object, kind: type) -> str:
+    """Why a name that looks like text is not: YAML 1.1 (as Kubernetes reads it) took it
+    for a boolean or a number (`namespace: n`, `name: 0700`)."""
+    if kind is str and isinstance(value, (bool, int, float)):
+        return f" (YAML reads it as {str(value).lower() if isinstance(value, bool) else value}: quote it)"
+    return ""
 
 
 def _values(node: object, keys: list[str], at: str = ""):

@@ -68,6 +68,17 @@ def test_a_name_that_is_no_string_is_refused_when_an_entry_selects_the_cluster(t
     assert proc.stderr.decode().endswith(": metadata.name must be a string\n")
 
 
+@pytest.mark.parametrize(("written_as", "read_as"), [("n", "false"), ("on", "true"), ("0700", "448")])
+def test_a_namespace_yaml_reads_as_no_string_says_to_quote_it(written_as, read_as):
+    """Kubernetes reads YAML 1.1, as we do: `namespace: n` is false, which the API
+    server refuses too."""
+    doc = cluster("spec.instances", 1).replace(b"namespace: demo", f"namespace: {written_as}".encode())
+    proc = run_cli("render", *OVERLAYS, stdin=doc)
+    assert proc.returncode == 1 and proc.stdout == b""
+    assert proc.stderr.decode().endswith(f": metadata.namespace must be a string (YAML reads it as {read_as}: "
+                                         "quote it)\n")
+
+
 @pytest.mark.parametrize("path", ["spec", "spec.backup", "spec.bootstrap", "spec.externalClusters", "spec.plugins",
                                   "metadata.annotations", "metadata.labels"])
 def test_a_null_container_is_an_absent_one(path):
