@@ -104,7 +104,7 @@ ENTRIES = {
     "snapshot": "main: {mode: recovery, backups: {enabled: true, volumeSnapshot: {className: c}}, "
                 "recovery: {method: volumeSnapshot, volumeSnapshots: {storage: s}}}",
 }
-CHART = {"metadata": {"name": "r-cnpg-main", "namespace": "n", "labels": {"a": "b"}, "annotations": {"x": "y"}},
+CHART = {"metadata": {"name": "r-cnpg-main", "namespace": "shop", "labels": {"a": "b"}, "annotations": {"x": "y"}},
          "spec": {"instances": 1, "bootstrap": {"initdb": {"database": "app", "owner": "app"}},
                   "backup": {"barmanObjectStore": {"destinationPath": "s3://x"}, "volumeSnapshot": {"className": "c"}},
                   "externalClusters": [{"name": "old", "barmanObjectStore": {"destinationPath": "s3://y"}}],
