@@ -98,6 +98,12 @@ def test_compression_accepts_truecharts_toggle():
     assert enabled.compression == "bzip2"  # what {enabled: true} means in TrueCharts' templates
 
 
+@pytest.mark.parametrize("value", ["{a: 1}", "[recovery]"])
+def test_a_mapping_or_list_where_a_choice_goes_is_refused_with_the_choices(value):
+    """It once met the pointed-values table as a dict key: an internal error (unhashable)."""
+    assert "cnpg.main.mode: must be one of standalone, recovery" in error_of(f"cnpg:\n  main:\n    mode: {value}\n")
+
+
 def test_empty_compression_is_refused():
     assert "compression must be one of" in error_of("cnpg:\n  main:\n    backups: {compression: ''}\n")
 

@@ -138,12 +138,12 @@ class Converter:
             raise self.fail(path, str(exc)) from None
 
     def _choice(self, choices: tuple, raw, path):
-        if raw not in choices and raw in _POINTED_VALUES:
+        if raw in choices:
+            return raw
+        if isinstance(raw, str) and raw in _POINTED_VALUES:
             raise self.fail(path, _POINTED_VALUES[raw])
-        if raw not in choices:
-            shown = f" (got {raw!r})" if isinstance(raw, (str, int, float, bool)) else ""
-            raise self.fail(path, f"must be one of {', '.join(map(str, choices))}{shown}")
-        return raw
+        shown = f" (got {raw!r})" if isinstance(raw, (str, int, float, bool)) else ""
+        raise self.fail(path, f"must be one of {', '.join(map(str, choices))}{shown}")
 
     def _list(self, item_tp, raw, path):
         if not isinstance(raw, list):
