@@ -21,9 +21,12 @@ read the same way. Only `renderer.guard` writes here, and it redacts secrets fir
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from renderer.records import record
+
+TYPE_CHECKING = False  # see renderer.records
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ENV_PATH = "CNPG_RENDER_LAST_ERROR"
 SUCCESS_SUFFIX = ".success"
@@ -39,17 +42,21 @@ class LastError:
     stale_since: str | None = None
 
 
-def path() -> Path:
-    """Where the last error is kept; env first so tests and wrappers can move it."""
+def location() -> str:
+    """Where the last error is kept; env first so tests and wrappers can move it. (Paths
+    here are text: every successful render asks, and pathlib costs 5 ms to import.)"""
     explicit = os.environ.get(ENV_PATH)
     if explicit:
-        return Path(explicit)
+        return explicit
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "cnpg-render" / "last-error"
+    return os.path.join(state, "cnpg-render", "last-error")
 
 
-def _success_path(target: Path) -> Path:
-    return target.with_name(target.name + SUCCESS_SUFFIX)
+def path() -> Path:
+    """`location()` as a Path, for the CLI."""
+    from pathlib import Path
+
+    return Path(location())
 
 
 def record_error(message: str, details: dict[str, str]) -> None:
@@ -60,19 +67,18 @@ def record_error(message: str, details: dict[str, str]) -> None:
     is atomic (temp file + rename) so a reader never sees half a message, and mode
     0600 because messages name overlay paths and objects."""
     lines = [message.rstrip("\n")] + [f"{key}: {value}" for key, value in details.items() if value]
-    _write_quietly(path(), "\n".join(lines) + "\n")
+    _write_quietly(location(), "\n".join(lines) + "\n")
 
 
 def record_success(when: str) -> None:
     """Mark the last error stale. Cheap on the render path: one failed `stat` when no
     error was recorded. Times are compared as written (UTC, microseconds), not by file
     mtimes, whose coarse ticks cannot order a success and an error a moment apart."""
-    target = path()
-    if not target.exists():
+    if not os.path.exists(location()):
         return
     last = read()
     if last is not None and last.stale_since is None and last.details.get("time", "") < when:
-        _write_quietly(_success_path(target), f"time: {when}\n")
+        _write_quietly(location() + SUCCESS_SUFFIX, f"time: {when}\n")
 
 
 def now() -> str:
@@ -84,12 +90,13 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
 
 
-def _write_quietly(target: Path, text: str) -> None:
+def _write_quietly(target: str, text: str) -> None:
     import tempfile
 
     try:
-        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+        folder, name = os.path.split(target)
+        os.makedirs(folder or ".", mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -104,15 +111,19 @@ def _write_quietly(target: Path, text: str) -> None:
 
 def read() -> LastError | None:
     """The last recorded error, or None when there is none."""
-    target = path()
     try:
-        message, *rest = target.read_text(encoding="utf-8").splitlines() or [""]
+        message, *rest = _lines(location()) or [""]
     except (OSError, UnicodeDecodeError):
         return None
     if not message:
         return None
     details = _fields(rest)
-    return LastError(message, details, _stale_since(target, details.get("time", "")))
+    return LastError(message, details, _stale_since(details.get("time", "")))
+
+
+def _lines(name: str) -> list[str]:
+    with open(name, encoding="utf-8") as handle:
+        return handle.read().splitlines()
 
 
 def _fields(lines: list[str]) -> dict[str, str]:
@@ -120,10 +131,10 @@ def _fields(lines: list[str]) -> dict[str, str]:
     return {key: value for key, sep, value in pairs if sep}
 
 
-def _stale_since(target: Path, error_time: str) -> str | None:
+def _stale_since(error_time: str) -> str | None:
     """The time of a success recorded after the error, if any."""
     try:
-        success = _fields(_success_path(target).read_text(encoding="utf-8").splitlines()).get("time", "")
+        success = _fields(_lines(location() + SUCCESS_SUFFIX)).get("time", "")
     except (OSError, UnicodeDecodeError):
         return None
     return success if success > error_time else None

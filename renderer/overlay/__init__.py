@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from renderer.errors import RenderError
 from renderer.overlay import defaults as _defaults
 from renderer.overlay import source as _source
@@ -33,7 +31,8 @@ def load(paths: list[str]) -> Overlay:
     texts = []
     for path in paths:
         try:
-            texts.append((path, Path(path).read_text(encoding="utf-8")))
+            with open(path, encoding="utf-8") as handle:  # not pathlib: 5 ms of imports on every render
+                texts.append((path, handle.read()))
         except OSError as exc:
             raise RenderError(path, f"cannot read overlay: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
