@@ -1,6 +1,7 @@
 """`make bench`: cnpg-render against baselines measured in the same run.
 
-(a) startup + pass-through: cnpg-render vs two floors, this venv's Python copying stdin
+cnpg-render is measured as users run it, installed from its wheel (`install`).
+(a) startup + pass-through: cnpg-render vs two floors, the same venv's Python copying stdin
     to stdout after importing yaml (the floor of any post-renderer reading YAML with
     PyYAML) and after importing yaml and click (one built on our dependencies), on the
     kube-prometheus-stack render plus one TrueCharts Cluster;
@@ -23,10 +24,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "fixtures" / "real"
-BIN = Path(sys.executable).parent
-RENDER = [str(BIN / "cnpg-render"), "render"]
-FLOOR_YAML = [sys.executable, "-c", "import sys, yaml; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
-FLOOR = [sys.executable, "-c", "import sys, yaml, click; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
+# Set by `install` to the venv cnpg-render is measured in.
+RENDER: list[str] = []
+FLOOR_YAML: list[str] = []
+FLOOR: list[str] = []
 PEAK_RSS = ("import resource, subprocess, sys\n"
             "with open(sys.argv[1], 'rb') as f: "
             "subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL, check=True)\n"
@@ -62,6 +63,28 @@ spec:
   bootstrap:
     initdb: {{database: app, owner: app}}
 """
+
+
+def install(work: Path) -> None:
+    """Measure cnpg-render installed from its wheel, as users run it, in a venv of its
+    own. The dev venv's editable install imports pathlib and importlib at start-up (its
+    finder), which hid what those cost a render and made the floors heavier. The
+    dependencies come from the dev venv (a .pth line), so nothing is downloaded; the
+    floors run in the same venv."""
+    global RENDER, FLOOR_YAML, FLOOR
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(work / "wheel"), str(REPO)],
+                   check=True, stdout=subprocess.DEVNULL)
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    dev_site = next(p for p in sys.path if p.endswith("site-packages"))
+    next(venv.glob("lib/python*/site-packages")).joinpath("dev-dependencies.pth").write_text(dev_site + "\n")
+    wheel = next((work / "wheel").glob("cnpg_render-*.whl"))
+    subprocess.run([*pip, "--python", str(venv / "bin" / "python"), "install", "--no-deps", str(wheel)], check=True)
+    python = str(venv / "bin" / "python")
+    RENDER = [str(venv / "bin" / "cnpg-render"), "render"]
+    FLOOR_YAML = [python, "-c", "import sys, yaml; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
+    FLOOR = [python, "-c", "import sys, yaml, click; sys.stdout.buffer.write(sys.stdin.buffer.read())"]
 
 
 def timed(cmd: list[str], stdin_path: Path) -> tuple[float, float]:
@@ -163,6 +186,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        install(work)
         startup(work, 5 if quick else 21)
         throughput(work, 1 if quick else 3)
         kustomize(work, 3 if quick else 7)
