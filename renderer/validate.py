@@ -161,8 +161,29 @@ class Schemas:
                 where = _field(err.absolute_path)
                 raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: "
                                  f"{where or 'openAPIV3Schema'}: {_one_line(err.message)}") from None
+            ref = _ref_at(self._schemas[key])
+            if ref is not None:  # the API server refuses it; jsonschema would fail resolving it mid-check
+                raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: {ref or 'openAPIV3Schema'}: "
+                               "$ref is not allowed in a CRD schema")
             self._validators[key] = Draft7Validator(schema, format_checker=_format_checker())
         return self._validators[key]
+
+
+def _ref_at(schema: object, path: str = "") -> str | None:
+    """Where a `$ref` sits in a CRD schema (its field path), or None."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return path
+        for key, value in schema.items():
+            found = _ref_at(value, f"{path}.{key}" if path else str(key))
+            if found is not None:
+                return found
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            found = _ref_at(value, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
 
 
 def check_schema(obj: dict, schemas: Schemas, index: int | None = None) -> list[Problem]:

@@ -20,7 +20,8 @@ REAL_CRDS = {path.name: [d for d in yaml.load_all(path.read_text(), Loader=yaml.
 OBJECTS = [doc for name in ("intree-cluster.yaml", "plugin-trio.yaml")
            for doc in yaml.safe_load_all((REPO / "fixtures" / "validate" / name).read_text()) if doc]
 ODD = st.sampled_from([None, 3, "x", [], {}, [1], {"type": 5}, {"type": "strin"}, True, {"properties": []},
-                       {"items": [{}]}, {"anyOf": {}}, {"required": "spec"}, {"enum": "a"}, {"pattern": "("}])
+                       {"items": [{}]}, {"anyOf": {}}, {"required": "spec"}, {"enum": "a"}, {"pattern": "("},
+                       {"$ref": "#/definitions/x"}])
 
 
 def break_at(doc, steps: list[int], odd):
@@ -64,6 +65,11 @@ def test_an_odd_crd_is_a_crd_error_or_problems_never_a_crash(name, steps, odd):
     ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: x}\n"
      "spec:\n  group: g\n  names: {kind: K}\n  versions: [{name: v1, schema: {openAPIV3Schema: {properties: 3}}}]\n",
      "spec.versions[0].schema.openAPIV3Schema.properties: must be a mapping of schemas"),
+    ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+     "metadata: {name: clusters.postgresql.cnpg.io}\n"
+     "spec:\n  group: postgresql.cnpg.io\n  names: {kind: Cluster}\n  versions:\n  - name: v1\n"
+     "    schema: {openAPIV3Schema: {type: object, properties: {spec: {$ref: '#/x'}}}}\n",
+     "is not usable: properties.spec: $ref is not allowed in a CRD schema"),
     ("key: [unclosed\n", "cannot read"),
     ("\xff\xfe", "cannot read"),
     ("a: 1\n", "no CustomResourceDefinition found"),
