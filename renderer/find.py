@@ -10,19 +10,18 @@ from __future__ import annotations
 from renderer import cnpg
 from renderer.errors import RenderError, document_where
 from renderer.records import record
-from renderer.yamlcodec import is_list  # kubectl's rule, kept in one place
+from renderer.yamlcodec import is_list, misshapen  # kubectl's rule, kept in one place
 
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 HIBERNATION = "cnpg.io/hibernation"  # CNPG's declarative hibernation: "on" stops every instance
 
-# Fields we read or write, and the type the API server would demand of them (`[]`: each
-# item of a list). Null is absent, as the API server reads it.
+# Fields we read or write, and the type the API server would demand of them (see
+# yamlcodec.misshapen).
 _SHAPES = (("metadata", dict), ("metadata.name", str), ("metadata.namespace", str), ("metadata.labels", dict),
            ("metadata.annotations", dict), ("spec", dict), ("spec.bootstrap", dict), ("spec.bootstrap.initdb", dict),
            ("spec.bootstrap.recovery", dict), ("spec.bootstrap.pg_basebackup", dict),
            ("spec.externalClusters", list), ("spec.externalClusters[]", dict), ("spec.externalClusters[].name", str),
            ("spec.backup", dict), ("spec.plugins", list), ("spec.plugins[]", dict), ("spec.plugins[].name", str))
-_SHAPE_NAMES = {dict: "mapping", list: "list", str: "string"}
 
 
 @record(frozen=True, eq=False)
@@ -69,32 +68,9 @@ def clusters(docs: list[tuple[int, object]], namespace: str | None) -> list[Foun
 
 def check_shape(found: Found) -> None:
     """A Cluster whose fields have the wrong type is bad input, not a crash."""
-    for path, kind in _SHAPES:
-        for at, value in _values(found.obj, path.split(".")):
-            if value is not None and not isinstance(value, kind):
-                raise RenderError(found.where, f"{at} must be a {_SHAPE_NAMES[kind]}" + _as_read(value, kind))
-
-
-def _as_read(value: object, kind: type) -> str:
-    """Why a name that looks like text is not: YAML 1.1 (as Kubernetes reads it) took it
-    for a boolean or a number (`namespace: n`, `name: 0700`)."""
-    if kind is str and isinstance(value, (bool, int, float)):
-        return f" (YAML reads it as {str(value).lower() if isinstance(value, bool) else value}: quote it)"
-    return ""
-
-
-def _values(node: object, keys: list[str], at: str = ""):
-    """(path as written, value) of every value at `keys` that is there."""
-    if not keys:
-        yield at, node
-        return
-    key, rest = keys[0], keys[1:]
-    if key.endswith("[]"):
-        items = node.get(key[:-2]) if isinstance(node, dict) else None
-        for i, item in enumerate(items if isinstance(items, list) else []):
-            yield from _values(item, rest, f"{at}{key[:-2]}[{i}]" + ("." if rest else ""))
-    elif isinstance(node, dict) and key in node:
-        yield from _values(node[key], rest, f"{at}{key}" + ("." if rest else ""))
+    wrong = misshapen(found.obj, _SHAPES)
+    if wrong:
+        raise RenderError(found.where, wrong)
 
 
 def _refuse_duplicates(found: list[Found]) -> None:

@@ -30,10 +30,15 @@ from renderer import stream, yamlcodec
 from renderer.cli import facts_options, render_inputs
 from renderer.cnpg.meta import LINEAGE_PREFIX
 from renderer.errors import Notice, RenderError, document_where
-from renderer.yamlcodec import mapping_at
+from renderer.yamlcodec import mapping_at, misshapen
 
 API_GROUP = "helm.toolkit.fluxcd.io"
 _MERGED_METADATA = ("labels", "annotations")
+# What we read of the HelmRelease, and the types its CRD gives them (yamlcodec.misshapen).
+_SHAPES = (("metadata", dict), ("metadata.name", str), ("metadata.namespace", str), ("spec", dict),
+           ("spec.releaseName", str), ("spec.targetNamespace", str), ("spec.postRenderers", list),
+           ("spec.postRenderers[]", dict), ("spec.postRenderers[].kustomize", dict),
+           ("spec.postRenderers[].kustomize.patches", list))
 
 
 def read_helmrelease(path: str) -> tuple[stream.Chunk, dict]:
@@ -53,7 +58,12 @@ def read_helmrelease(path: str) -> tuple[stream.Chunk, dict]:
             found.append((chunk, obj))
     if len(found) != 1:
         raise RenderError(path, f"holds {len(found)} {API_GROUP} HelmReleases; give the file with the one to patch")
-    return found[0]
+    chunk, obj = found[0]
+    wrong = misshapen(obj, _SHAPES)
+    if wrong:
+        where = document_where(chunk.index, "HelmRelease", mapping_at(obj, "metadata").get("name"))
+        raise RenderError(f"{path}: {where}", wrong)
+    return chunk, obj
 
 
 def release_and_namespace(helmrelease: dict) -> tuple[str | None, str | None]:

@@ -187,6 +187,42 @@ def mapping_at(value: object, *keys: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
+_SHAPE_NAMES: dict[type, str] = {dict: "mapping", list: "list", str: "string"}
+
+
+def misshapen(obj: object, shapes: tuple[tuple[str, type], ...]) -> str | None:
+    """What is wrong with the first field of `obj` that has another type than `shapes`
+    demand ((dotted path, dict | list | str); `x[]` is each item of list x), or None.
+    Null is absent, as the API server reads it."""
+    for path, kind in shapes:
+        for at, value in _values(obj, path.split(".")):
+            if value is not None and not isinstance(value, kind):
+                return f"{at} must be a {_SHAPE_NAMES[kind]}" + _as_read(value, kind)
+    return None
+
+
+def _as_read(value: object, kind: type) -> str:
+    """Why a name that looks like text is not: YAML 1.1 (as Kubernetes reads it) took it
+    for a boolean or a number (`namespace: n`, `name: 0700`)."""
+    if kind is str and isinstance(value, (bool, int, float)):
+        return f" (YAML reads it as {str(value).lower() if isinstance(value, bool) else value}: quote it)"
+    return ""
+
+
+def _values(node: object, keys: list[str], at: str = ""):
+    """(path as written, value) of every value at `keys` that is there."""
+    if not keys:
+        yield at, node
+        return
+    key, rest = keys[0], keys[1:]
+    if key.endswith("[]"):
+        items = node.get(key[:-2]) if isinstance(node, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            yield from _values(item, rest, f"{at}{key[:-2]}[{i}]" + ("." if rest else ""))
+    elif isinstance(node, dict) and key in node:
+        yield from _values(node[key], rest, f"{at}{key}" + ("." if rest else ""))
+
+
 def is_list(obj) -> bool:
     """A `v1/List` or any other object holding `items` (kubectl flattens every object
     whose `items` is a list, whatever its kind)."""

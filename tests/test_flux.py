@@ -57,6 +57,19 @@ def test_a_file_without_a_helmrelease_is_one_line(tmp_path):
                           "helmrelease.yaml: holds 0 helm.toolkit.fluxcd.io HelmReleases")
 
 
+@pytest.mark.parametrize("spec, says", [
+    ("spec: [1]\n", "spec must be a mapping"),
+    ("spec:\n  postRenderers: {kustomize: {}}\n", "spec.postRenderers must be a list"),
+    ("spec:\n  postRenderers: [{kustomize: {patches: x}}]\n", "spec.postRenderers[0].kustomize.patches must be a list"),
+    ("spec:\n  releaseName: 007\n", "spec.releaseName must be a string (YAML reads it as 7: quote it)"),
+])
+def test_a_helmrelease_field_of_the_wrong_shape_is_one_line(tmp_path, spec, says):
+    """Each of these once ended in an internal error (AttributeError, TypeError)."""
+    helmrelease = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: demo}\n" + spec
+    assert_failed_cleanly(flux(tmp_path, "-f", BACKUPS, helmrelease=helmrelease),
+                          f"helmrelease.yaml: document 1 (HelmRelease/demo): {says}")
+
+
 def test_an_empty_chart_render_is_refused(tmp_path):
     assert_failed_cleanly(flux(tmp_path, "-f", BACKUPS, stdin=b""), "input: the chart's render is empty")
 
