@@ -33,6 +33,7 @@ import click
 from renderer import guard, yamlcodec
 from renderer.cnpg.meta import GENERATED_FOR
 from renderer.errors import Document, Notice, RenderError, yaml_problem
+from renderer.yamlcodec import mapping_at
 
 API_VERSION = "cnpg-render.io/v1"
 KIND = "CnpgBackup"
@@ -197,8 +198,7 @@ def process_resource_list(text: str) -> tuple[str, list[Notice], RenderError | N
 
 def _config_name(function_config) -> str:
     """The file kpt/kustomize read the function config from, when it says; else `functionConfig`."""
-    annotations = ((function_config or {}).get("metadata") or {}).get("annotations") or {} \
-        if isinstance(function_config, dict) else {}
+    annotations = mapping_at(function_config, "metadata", "annotations")
     return next((str(annotations[k]) for k in PATH_ANNOTATIONS if k in annotations), "functionConfig")
 
 
@@ -239,14 +239,15 @@ def _place_added(items: list) -> None:
     """Give objects we generated their Cluster's file path, so kpt writes them beside it."""
     paths = {}
     for item in items:
-        if item.get("kind") == "Cluster":
-            annotations = (item.get("metadata") or {}).get("annotations") or {}
-            paths[(item["metadata"].get("name"))] = {k: annotations[k] for k in PATH_ANNOTATIONS if k in annotations}
+        if mapping_at(item).get("kind") == "Cluster":
+            annotations = mapping_at(item, "metadata", "annotations")
+            paths[str(mapping_at(item, "metadata").get("name"))] = {
+                k: annotations[k] for k in PATH_ANNOTATIONS if k in annotations}
     for item in items:
-        annotations = (item.get("metadata") or {}).get("annotations")
-        if annotations is None or GENERATED_FOR not in annotations:
+        annotations = mapping_at(item, "metadata", "annotations")
+        if GENERATED_FOR not in annotations:
             continue
-        for key, value in paths.get(annotations[GENERATED_FOR], {}).items():
+        for key, value in paths.get(str(annotations[GENERATED_FOR]), {}).items():
             annotations.setdefault(key, value)
 
 

@@ -146,3 +146,18 @@ def test_krm_error_without_a_document_has_no_ref():
     rl["functionConfig"]["cnpg"]["main"]["mode"] = "sideways"
     [result] = krm_run(rl)["results"]
     assert "resourceRef" not in result and "functionConfig" in result["message"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda rl: rl["functionConfig"].__setitem__("metadata", "x"),
+    lambda rl: rl["functionConfig"]["metadata"].__setitem__("annotations", ["x"]),
+    lambda rl: rl["items"].append({"kind": "Secret", "metadata": {"annotations": "x"}}),
+    lambda rl: rl["items"].append({"kind": "Secret", "metadata": "x"}),
+], ids=["config-metadata-text", "config-annotations-list", "item-annotations-text", "item-metadata-text"])
+def test_krm_reads_odd_metadata_without_crashing(change):
+    """Each of these once ended in an internal error (AttributeError, TypeError) while
+    naming the config file or placing generated objects."""
+    rl = copy.deepcopy(RESOURCE_LIST)
+    change(rl)
+    text, _, error = kustomize.process_resource_list(yaml.safe_dump(rl, sort_keys=False))
+    assert error is None and yaml.safe_load(text)["items"]
