@@ -69,7 +69,7 @@ class RenderError(Exception):
         self.document = document if document is not None else (where if isinstance(where, Document) else None)
 
 
-class about:
+class about:  # lower case: used as `with about(document):`, like a contextmanager
     """Failures raised inside are about `where`, when it is a stream `Document` (as for
     RenderError): one located at an overlay line (a lineage collision, a failing patch)
     still names the Cluster it concerns. A class, not @contextmanager: contextlib is not

@@ -112,7 +112,7 @@ def run(command: str, function: Callable[..., Any], *args: Any, failure_exit: in
         raise
     except KeyboardInterrupt:
         _end(RenderError(command, "interrupted"), INTERRUPTED_EXIT, record)
-    except Exception as exc:
+    except Exception as exc:  # the point of the guard
         if _is_click(exc):
             raise  # usage errors: the CLI formats them (renderer.cli.run)
         _end(as_error(exc), failure_exit, record)

@@ -90,7 +90,7 @@ def user_config(obj, root: str | None) -> tuple[str, str] | None:
         return None
     try:
         listed = yamlcodec.load(kustomization.read_text(encoding="utf-8")) or {}
-    except Exception:
+    except Exception:  # a kustomization we cannot read: fall back to kustomize's copy
         return None
     entries = [e for key in ("transformers", "generators", "validators") for e in (listed.get(key) or [])
                if isinstance(e, str) and "\n" not in e and "://" not in e] if isinstance(listed, dict) else []

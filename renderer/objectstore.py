@@ -461,6 +461,6 @@ def inspect(destination_path: str, access: Access, wanted: Callable[[str], bool]
         lineages = {n: _lineage(reader, location.prefix, n, wal_cap) for n in names if wanted is None or wanted(n)}
     except Refusal as exc:
         raise ObjectStoreError(f"cannot inspect {destination_path}: {exc}") from None
-    except Exception as exc:
+    except Exception as exc:  # only reader calls get here; the reader re-raises what it does not know
         raise ObjectStoreError(f"cannot inspect {destination_path}: {reader.reason(exc)}") from None
     return StoreState(destination_path, lineages, skipped=tuple(n for n in names if n not in lineages))
