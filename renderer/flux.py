@@ -135,12 +135,12 @@ def _metadata_merge(before: dict, after: dict) -> dict | None:
             changes[field] = diff
     if not changes:
         return None
-    identity = {k: v for k, v in (before.get("metadata") or {}).items() if k in ("name", "namespace")}
+    identity = {k: v for k, v in mapping_at(before, "metadata").items() if k in ("name", "namespace")}
     return {"apiVersion": before.get("apiVersion"), "kind": before.get("kind"), "metadata": {**identity, **changes}}
 
 
 def _without_merged(obj: dict) -> dict:
-    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _MERGED_METADATA}
+    metadata = {k: v for k, v in mapping_at(obj, "metadata").items() if k not in _MERGED_METADATA}
     return {**obj, "metadata": metadata}
 
 

@@ -175,7 +175,7 @@ def object_store_paths(objects: Iterable[dict]) -> dict[tuple[str, str], str]:
     paths: dict[tuple[str, str], str] = {}
     for obj in objects:
         if _kind_of(obj) == OBJECTSTORE_KIND:
-            dest = ((obj.get("spec") or {}).get("configuration") or {}).get("destinationPath")
+            dest = mapping_at(obj, "spec", "configuration").get("destinationPath")
             if dest:
                 paths[_meta(obj)] = str(dest)
     return paths
@@ -220,7 +220,7 @@ def cluster_from_object(obj: dict, stores: dict[tuple[str, str], str]) -> LiveCl
     """
     namespace, name = _meta(obj)
     spec = obj.get("spec") or {}
-    annotations = {str(k): str(v) for k, v in ((obj.get("metadata") or {}).get("annotations") or {}).items()}
+    annotations = {str(k): str(v) for k, v in mapping_at(obj, "metadata", "annotations").items()}
     recovery_path, recovery_server = recovery_source(obj, stores)
     status = mapping_at(obj.get("status"))
     system_id = str(status["systemID"]) if status.get("systemID") else None

@@ -31,7 +31,7 @@ from typing import Any
 from renderer import yamlcodec
 from renderer.cnpg import meta, rules
 from renderer.errors import Document
-from renderer.yamlcodec import mapping_at
+from renderer.yamlcodec import mapping_at, value_at
 
 __all__ = [
     "STATIC_CEL_RULES",
@@ -212,19 +212,19 @@ def _load_file(path: Path) -> list[Any]:
 def _served_schemas(crd: dict) -> Iterator[tuple[tuple[str, str], dict]]:
     """((apiVersion, kind), openAPIV3Schema) per version of a CRD; ValueError naming the
     field when the CRD is not shaped as the API server requires."""
-    name = _dig(crd, "metadata", "name")
+    name = value_at(crd, "metadata", "name")
     where = f"CustomResourceDefinition {name if isinstance(name, str) else '?'}"
     spec = crd.get("spec")
     versions = spec.get("versions") if isinstance(spec, dict) else None
     if not isinstance(spec, dict) or not isinstance(spec.get("names", {}), dict) or not isinstance(versions, list):
         raise CrdError(f"{where}: spec, spec.names and spec.versions must be a mapping, a mapping and a list")
-    group, kind = spec.get("group"), _dig(spec, "names", "kind")
+    group, kind = spec.get("group"), value_at(spec, "names", "kind")
     for i, version in enumerate(versions):
-        schema = _dig(version, "schema", "openAPIV3Schema")
+        schema = value_at(version, "schema", "openAPIV3Schema")
         if schema is None:
             continue
         problem = _schema_shape(schema, f"spec.versions[{i}].schema.openAPIV3Schema")
-        if problem:
+        if problem or not isinstance(schema, dict):  # _schema_shape names a schema that is no mapping
             raise CrdError(f"{where}: {problem}")
         if isinstance(kind, str) and isinstance(group, str) and isinstance(version.get("name"), str):
             yield (f"{group}/{version['name']}", kind), schema
@@ -439,7 +439,7 @@ STATIC_CEL_RULES = frozenset({
 
 def _cluster_name(cluster: dict) -> Iterator[tuple[str, str]]:
     """Cluster names become Service and Pod names: a DNS-1035 label, and CNPG caps them at 50."""
-    name = _dig(cluster, "metadata", "name")
+    name = value_at(cluster, "metadata", "name")
     if not isinstance(name, str) or not _DNS1035.fullmatch(name):
         yield "metadata.name", (f"{rules.show(name)} is not a DNS-1035 label (lower-case letters, digits"
                                 " and '-', starting with a letter and ending with a letter or digit)")
@@ -715,20 +715,12 @@ def _gvk(obj: dict) -> tuple[str, str]:
 
 
 def _problem(obj: dict, index: int | None, field: str, message: str) -> Problem:
-    name = _dig(obj, "metadata", "name")
+    name = value_at(obj, "metadata", "name")
     return Problem(index, str(obj.get("kind", "")), name if isinstance(name, str) else "", field, message)
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
 def _sequence(value: Any, *keys: str) -> list:
-    found = _dig(value, *keys)
+    found = value_at(value, *keys)
     return found if isinstance(found, list) else []
 
 

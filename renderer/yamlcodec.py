@@ -179,12 +179,18 @@ def copy_value(value):
     return value
 
 
-def mapping_at(value: object, *keys: str) -> dict:
-    """The mapping at `keys` inside a parsed value; {} where there is none, or where
+def value_at(value: object, *keys: str) -> object:
+    """The value at `keys` inside a parsed value; None where there is none, or where
     something on the way is no mapping (charts render any shape)."""
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
-    return value if isinstance(value, dict) else {}
+    return value
+
+
+def mapping_at(value: object, *keys: str) -> dict:
+    """The mapping at `keys` (see `value_at`); {} where there is none."""
+    found = value_at(value, *keys)
+    return found if isinstance(found, dict) else {}
 
 
 _SHAPE_NAMES: dict[type, str] = {dict: "mapping", list: "list", str: "string"}

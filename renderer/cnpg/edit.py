@@ -8,6 +8,7 @@ from renderer.cnpg import secrets
 from renderer.errors import Notice
 from renderer.lineage import Plan, Side
 from renderer.records import field, record
+from renderer.yamlcodec import mapping_at
 
 # The containers an edit writes into. A chart may render one null (`annotations:` with
 # nothing under it, an empty `with` block): the API server reads null as absent, and so
@@ -31,11 +32,9 @@ class ClusterEdit:
     def __post_init__(self) -> None:
         for path in _CONTAINERS:  # innermost first, so a parent left empty is still a mapping
             *parents, key = path.split(".")
-            node: object = self.cluster
-            for name in parents:
-                node = node.get(name) if isinstance(node, dict) else None
-            if isinstance(node, dict) and key in node and node[key] is None:
-                del node[key]
+            parent = mapping_at(self.cluster, *parents)
+            if key in parent and parent[key] is None:
+                del parent[key]
 
     @property
     def spec(self) -> dict:

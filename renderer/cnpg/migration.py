@@ -27,9 +27,8 @@ MIGRATED = LINEAGE_PREFIX + "migrated-in-tree-backup"
 def chart_backup(cluster: dict) -> dict | None:
     """The in-tree part of the chart's spec.backup ({barmanObjectStore, retentionPolicy}),
     from the Cluster or, on a second pass, from what the first one recorded."""
-    spec_backup = (cluster.get("spec") or {}).get("backup")
-    store = spec_backup.get("barmanObjectStore") if isinstance(spec_backup, dict) else None
-    if isinstance(spec_backup, dict) and isinstance(store, dict) and store.get("destinationPath"):
+    spec_backup = mapping_at(cluster, "spec", "backup")
+    if mapping_at(spec_backup, "barmanObjectStore").get("destinationPath"):
         return {k: spec_backup[k] for k in backup.IN_TREE if k in spec_backup}
     recorded = mapping_at(cluster, "metadata", "annotations").get(MIGRATED)
     if not recorded:
