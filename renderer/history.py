@@ -188,13 +188,7 @@ def _usable(member: Member, tli: str | None) -> list[BaseBackup]:
     done = [b for b in member.state.backups if b.status == DONE and b.begin_time and b.end_time]
     if tli and tli != "latest":
         done = [b for b in done if b.timeline == int(tli)]
-    return sorted(done, key=_ended)
-
-
-def _ended(backup: BaseBackup) -> datetime:
-    """When a backup `_usable` kept ended (it keeps only backups that record it)."""
-    assert backup.end_time is not None
-    return backup.end_time
+    return sorted(done, key=lambda b: b.ended)
 
 
 def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None, str | None, str | None]:
@@ -211,7 +205,7 @@ def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None,
         return None, NO_BACKUP, f"holds no completed base backup ({_found(member)})"
     target_time = _target_time(pitr)
     if pitr is not None and target_time is not None:  # a time only comes with a target
-        before = [b for b in usable if _ended(b) <= target_time]
+        before = [b for b in usable if b.ended <= target_time]
         return (before[-1], None, None) if before else (None, NO_TARGET_BACKUP, _too_early(usable, pitr))
     if pitr is not None and pitr.lsn is not None:
         target = walchain.parse_lsn(pitr.lsn)
@@ -223,7 +217,7 @@ def _choose(member: Member, pitr: PitrTarget | None) -> tuple[BaseBackup | None,
 def _too_early(usable: list[BaseBackup], pitr: PitrTarget) -> str:
     first = usable[0]
     at = f"time {pitr.time}" if pitr.time else f"LSN {pitr.lsn}"
-    ends = f"{_ended(first).isoformat()}" + (f" (LSN {walchain.format_lsn(first.end_lsn)})"
+    ends = f"{first.ended.isoformat()}" + (f" (LSN {walchain.format_lsn(first.end_lsn)})"
                                              if first.end_lsn is not None and pitr.lsn else "")
     return (f"has no backup that ended before the recovery target {at} (the earliest completed one, "
             f"{first.backup_id}, ended {ends}): CNPG answers 'no target backup found'")
@@ -284,7 +278,7 @@ def _recoverable_point(r: Restore) -> datetime:
     if r.end_time is not None:
         return r.end_time
     assert r.backup is not None  # restore() gives every ok Restore its backup
-    return datetime.min.replace(tzinfo=_ended(r.backup).tzinfo)
+    return datetime.min.replace(tzinfo=r.backup.ended.tzinfo)
 
 
 def losses(s: Series, system: int | None, chosen: Restore) -> list[Loss]:

@@ -82,6 +82,13 @@ class BaseBackup:
     system_id: int | None = None
     segment_size: int | None = None
 
+    @property
+    def ended(self) -> datetime:
+        """`end_time` of a backup chosen among those that record one (completed backups
+        used for a restore or a verdict); asking any other is a bug."""
+        assert self.end_time is not None
+        return self.end_time
+
 
 @record(frozen=True)
 class WalSegment:

@@ -283,7 +283,7 @@ def _base_backup(lineage: LineageState | None, scheduled: tuple[Scheduled, ...],
     due = next_due(scheduled, start, newest)
     look = where.backups + (f"; ScheduledBackup {', '.join(s.name for s in scheduled)}" if scheduled else "")
     if due is not None and now > due.at + policy.backup_grace:
-        since = f"since the one that ended {_at(_ended(newest))}" if newest else "yet"
+        since = f"since the one that ended {_at(newest.ended)}" if newest else "yet"
         return due, False, [Missing(f"no completed base backup in {where.folder}/base/ {since}: {due.by} was due at "
                                     f"{_at(due.at)}, more than --backup-grace {duration(policy.backup_grace)} ago",
                                     look)]
@@ -307,13 +307,7 @@ def newest_wal(lineage: LineageState | None) -> WalSegment | None:
 def newest_backup(lineage: LineageState | None) -> BaseBackup | None:
     """The completed base backup that ended last."""
     done = [b for b in lineage.completed if b.end_time] if lineage else []
-    return max(done, key=_ended) if done else None
-
-
-def _ended(backup: BaseBackup) -> datetime:
-    """When a backup `newest_backup` chose ended (it chooses among those that record it)."""
-    assert backup.end_time is not None
-    return backup.end_time
+    return max(done, key=lambda b: b.ended) if done else None
 
 
 def next_due(scheduled: Iterable[Scheduled], start: datetime, newest: BaseBackup | None) -> Due | None:
@@ -331,7 +325,7 @@ def next_due(scheduled: Iterable[Scheduled], start: datetime, newest: BaseBackup
         if s.suspend:
             continue
         if newest is not None:
-            at = schedule.next(newest.begin_time or _ended(newest))
+            at = schedule.next(newest.begin_time or newest.ended)
         else:
             origin = s.last_check or start
             at = s.last_schedule or (origin if s.immediate else schedule.next(origin))
@@ -412,7 +406,7 @@ def row(c: Confirmation, now: datetime) -> dict:
         "newestWal": None if wal is None else {"name": wal.name, "archivedAt": wal.archived_at.isoformat(),
                                                "ageSeconds": int((now - wal.archived_at).total_seconds())},
         "newestBaseBackup": None if backup is None else {"backupID": backup.backup_id,
-                                                         "endTime": _ended(backup).isoformat()},
+                                                         "endTime": backup.ended.isoformat()},
         "completedBaseBackups": len(c.lineage.completed) if c.lineage else 0,
         "systemIDs": [str(s) for s in c.systems],
         "nextBaseBackupDue": None if c.due is None else {"at": c.due.at.isoformat(), "by": c.due.by,
