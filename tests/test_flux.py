@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from renderer.flux import json6902, release_and_namespace
-from tests.helpers import by_kind, documents, run_cli
+from tests.helpers import CRDS, by_kind, documents, run_cli
 from tests.test_cli import BACKUPS, INPUT, SECRET, assert_failed_cleanly, write
 from tests.test_restore_cli import BASE, RESTORE, bucket, overlay, put_lineage  # noqa: F401 - fixture
 
@@ -57,17 +57,35 @@ def test_a_file_without_a_helmrelease_is_one_line(tmp_path):
                           "helmrelease.yaml: holds 0 helm.toolkit.fluxcd.io HelmReleases")
 
 
-@pytest.mark.parametrize("spec, says", [
-    ("spec: [1]\n", "spec must be a mapping"),
-    ("spec:\n  postRenderers: {kustomize: {}}\n", "spec.postRenderers must be a list"),
-    ("spec:\n  postRenderers: [{kustomize: {patches: x}}]\n", "spec.postRenderers[0].kustomize.patches must be a list"),
-    ("spec:\n  releaseName: 007\n", "spec.releaseName must be a string (YAML reads it as 7: quote it)"),
-])
-def test_a_helmrelease_field_of_the_wrong_shape_is_one_line(tmp_path, spec, says):
+MISSHAPEN = [  # (the HelmRelease's spec, what we say, the field the HelmRelease CRD refuses)
+    ("spec: [1]\n", "spec must be a mapping", "spec"),
+    ("spec:\n  postRenderers: {kustomize: {}}\n", "spec.postRenderers must be a list", "spec.postRenderers"),
+    ("spec:\n  postRenderers: [{kustomize: {patches: x}}]\n", "spec.postRenderers[0].kustomize.patches must be a list",
+     "spec.postRenderers[0].kustomize.patches"),
+    ("spec:\n  releaseName: 007\n", "spec.releaseName must be a string (YAML reads it as 7: quote it)",
+     "spec.releaseName"),
+]
+
+
+def misshapen(spec: str) -> str:
+    return "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: demo}\n" + spec
+
+
+@pytest.mark.parametrize("spec, says, _", MISSHAPEN)
+def test_a_helmrelease_field_of_the_wrong_shape_is_one_line(tmp_path, spec, says, _):
     """Each of these once ended in an internal error (AttributeError, TypeError)."""
-    helmrelease = "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: demo}\n" + spec
-    assert_failed_cleanly(flux(tmp_path, "-f", BACKUPS, helmrelease=helmrelease),
+    assert_failed_cleanly(flux(tmp_path, "-f", BACKUPS, helmrelease=misshapen(spec)),
                           f"helmrelease.yaml: document 1 (HelmRelease/demo): {says}")
+
+
+@pytest.mark.parametrize("spec, _, field", MISSHAPEN)
+def test_the_helmrelease_crd_refuses_each_shape_we_refuse(spec, _, field):
+    """Flux's own CRD (what the API server checks) refuses the same field."""
+    from renderer import yamlcodec
+    from renderer.validate import Schemas, check_schema
+
+    fields = {p.field for p in check_schema(yamlcodec.load(misshapen(spec)), Schemas.from_dir(CRDS))}
+    assert field in fields, fields
 
 
 def test_an_empty_chart_render_is_refused(tmp_path):
