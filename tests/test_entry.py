@@ -3,6 +3,8 @@ is parsed without click; everything else is click's, with the same meaning."""
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import sys
 
@@ -57,3 +59,18 @@ def test_plain_render_does_not_import_click_or_heavy_modules():
             "sys.stderr.write(repr(sorted(heavy)))\n")
     result = subprocess.run([sys.executable, "-c", code], input=INPUT, capture_output=True, cwd=REPO)
     assert result.stderr.decode().endswith("[]"), result.stderr.decode()
+
+
+def test_failing_render_records_its_error_without_importing_tempfile(tmp_path):
+    """Helm retries a failing release: the last-error write must not cost an import of
+    tempfile (and, through it, random, shutil, bz2 and lzma) on each try."""
+    last_error = tmp_path / "state" / "last-error"
+    code = ("import sys, runpy\nsys.argv = ['cnpg-render', '--overlay=missing.yaml']\n"
+            "try:\n    runpy.run_module('renderer', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "sys.stderr.write(repr('tempfile' in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", code], input=INPUT, capture_output=True, cwd=REPO,
+                            env={**os.environ, "CNPG_RENDER_LAST_ERROR": str(last_error)})
+    assert result.stderr.decode().endswith("False"), result.stderr.decode()
+    assert "missing.yaml" in last_error.read_text()
+    assert stat.S_IMODE(last_error.stat().st_mode) == 0o600
+    assert [p.name for p in last_error.parent.iterdir()] == ["last-error"]  # no temporary file left
