@@ -4,7 +4,9 @@ cnpg-render is measured as users run it, installed from its wheel (`install`).
 (a) startup + pass-through: cnpg-render vs two floors, the same venv's Python copying stdin
     to stdout after importing yaml (the floor of any post-renderer reading YAML with
     PyYAML) and after importing yaml and click (one built on our dependencies), on the
-    kube-prometheus-stack render plus one TrueCharts Cluster;
+    kube-prometheus-stack render plus one TrueCharts Cluster; and, to show where our
+    share goes, that copy after importing every module the render imports (start-up
+    alone, no work);
 (b) throughput and memory on a ~100 MB stream (that render repeated, plus 500 Clusters
     matched by one glob entry);
 (c) vs `kubectl kustomize` applying an equivalent JSON patch to the 5 MB input.
@@ -121,11 +123,14 @@ def startup(work: Path, runs: int) -> None:
     overlay = work / "truecharts.yaml"
     overlay.write_text(TRUECHARTS_OVERLAY)
     cmd = [*RENDER, "--overlay", str(overlay), "--release", "immich"]
-    result = medians({"yaml": FLOOR_YAML, "yaml+click": FLOOR, "cnpg-render": cmd}, data, runs)
+    imports = [FLOOR_YAML[0], "-c", f"import sys, yaml, {', '.join(render_imports(cmd, data))}; "
+                                    "sys.stdout.buffer.write(sys.stdin.buffer.read())"]
+    result = medians({"yaml": FLOOR_YAML, "yaml+click": FLOOR, "imports": imports, "cnpg-render": cmd}, data, runs)
     ours_wall, ours_cpu = result["cnpg-render"]
     print(f"(a) kube-prometheus-stack + 1 TrueCharts Cluster ({data.stat().st_size / 1e6:.1f} MB), median of {runs}:")
     print("                                           wall        CPU")
-    floors = {"yaml": "floor (python + yaml, cat)", "yaml+click": "floor (python + yaml + click, cat)"}
+    floors = {"yaml": "floor (python + yaml, cat)", "yaml+click": "floor (python + yaml + click, cat)",
+              "imports": "our imports alone (+ yaml, cat)"}
     for name, label in floors.items():
         print(f"    {label:34s}  {result[name][0] * 1000:7.1f} ms {result[name][1] * 1000:7.1f} ms")
     print(f"    cnpg-render render                  {ours_wall * 1000:7.1f} ms {ours_cpu * 1000:7.1f} ms")
@@ -133,6 +138,26 @@ def startup(work: Path, runs: int) -> None:
         floor_wall, floor_cpu = result[name]
         print(f"    ratio to the {name + ' floor':16s}    {ours_wall / floor_wall:7.2f}x   {ours_cpu / floor_cpu:7.2f}x"
               f"  (target <= {target}x)")
+    floor_cpu = result["yaml"][1]
+    print(f"    of which start-up (imports)             {(result['imports'][1] - floor_cpu) / floor_cpu:7.2f}x"
+          f" of the yaml floor's CPU, work {(ours_cpu - result['imports'][1]) / floor_cpu:.2f}x")
+
+
+def render_imports(cmd: list[str], data: Path) -> list[str]:
+    """The modules a render of `data` imports beyond `python -c 'import sys, yaml'`, in
+    the venv cnpg-render is installed in: what its start-up costs, measured apart from
+    its work."""
+    python = FLOOR_YAML[0]
+    listed = ("import sys\nfrom renderer.entry import main\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "sys.stderr.write(' '.join(sys.modules))\n")
+    with open(data, "rb") as stdin:
+        ran = subprocess.run([python, "-c", listed, *cmd[1:]], stdin=stdin, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, check=True)
+    floor = subprocess.run([python, "-c", "import sys, yaml; print(' '.join(sys.modules))"],
+                           capture_output=True, check=True, text=True).stdout.split()
+    before = set(floor) | {"__main__"}
+    return [name for name in ran.stderr.decode().splitlines()[-1].split() if name not in before]
 
 
 def throughput(work: Path, runs: int) -> None:
