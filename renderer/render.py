@@ -26,7 +26,7 @@ _TARGET_KINDS = frozenset({"Cluster", "ScheduledBackup", "List"})
 class Prepared:
     """A stream split and planned: everything decided that needs no facts."""
 
-    chunks: list[stream.Chunk]
+    chunks: stream.Documents
     docs: list[tuple[int, object]]  # the parsed candidate documents
     planned: Planned
 
@@ -36,9 +36,8 @@ class Prepared:
         parses just the documents whose text names the Secret."""
         from renderer.find import is_list
 
-        needle = name.encode()
-        for chunk in self.chunks:
-            if needle not in chunk.data or b"Secret" not in chunk.data:
+        for chunk in stream.holding(self.chunks, name.encode()):
+            if b"Secret" not in chunk.data:
                 continue
             obj = _load(chunk)
             for item in obj["items"] if is_list(obj) else [obj]:
@@ -55,7 +54,7 @@ class Rendered:
     output: stream.Output
     notices: list[Notice]
     result: Result
-    chunks: list[stream.Chunk]
+    chunks: stream.Documents
 
 
 def prepare(buf: bytes | bytearray, overlay: Overlay, context: Context) -> Prepared:
@@ -102,7 +101,7 @@ def _secret_values(secret: dict) -> dict[str, str]:
     return values
 
 
-def read_targets(chunks: list[stream.Chunk]) -> tuple[list[tuple[int, object]], list[Notice]]:
+def read_targets(chunks: stream.Documents) -> tuple[list[tuple[int, object]], list[Notice]]:
     """(index, object) of every document that can be a target, and a notice for each
     that may hold a CNPG object but cannot be read. Two sieves: the text scan of
     `stream.candidates`, then the parser's events (`yamlcodec.top_level_kinds`); only
@@ -152,13 +151,16 @@ def kind_and_name(chunk: stream.Chunk) -> tuple[str | None, str | None]:
     return (kind.group(1).decode() if kind else None, name.group(1).decode() if name else None)
 
 
-def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
-    out = stream.Output(stream.lead(chunks[0].buf) if chunks else b"")
-    for chunk in chunks:
-        edit = result.edits.get(chunk.index)
-        if edit is None:
-            out.append(chunk.raw)
-            continue
+def _join(chunks: stream.Documents, result: Result) -> stream.Output:
+    """The output: the runs of untouched documents as slices of the input, the changed
+    documents rewritten, with the objects we add beside them."""
+    out = stream.Output(stream.lead(chunks.buf))
+    view, done = memoryview(chunks.buf), chunks.start
+    for index in sorted(result.edits):
+        chunk, edit = chunks[index], result.edits[index]
+        if chunk.start > done:
+            out.append(view[done:chunk.start])
+        done = chunk.end
         if edit.drop:
             continue
         newline = chunk.newline.encode()
@@ -167,6 +169,8 @@ def _join(chunks: list[stream.Chunk], result: Result) -> stream.Output:
         out.append(chunk.rewrite(edit.obj, needs_separator=bool(out.pieces)), newline)
         for obj in edit.after:
             out.append(chunk.companion(obj), newline)
+    if chunks.end > done:
+        out.append(view[done:chunks.end])
     return out
 
 

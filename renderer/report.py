@@ -42,10 +42,8 @@ def document_diffs(rendered: Rendered) -> list[tuple[str, list[str]]]:
     import difflib
 
     diffs = []
-    for chunk in rendered.chunks:
-        edit = rendered.result.edits.get(chunk.index)
-        if edit is None:
-            continue
+    for index in sorted(rendered.result.edits):
+        chunk, edit = rendered.chunks[index], rendered.result.edits[index]
         before = _before(chunk)
         after = "" if edit.drop else "".join(part.decode("utf-8") for part in _after(chunk, edit))
         title = _title(chunk)

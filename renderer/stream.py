@@ -2,22 +2,31 @@
 
 Helm and ArgoCD hand us megabytes of YAML of which we touch a few documents. So the
 stream is cut at `---` / `...` lines with one C-level regex scan, documents are kept as
-offsets into the input buffer, only documents whose text could hold a target are
-read (see `candidates`), and every other document is written back as the very bytes
-it came in as. A byte order mark belongs to the stream, not to its first document:
-it stays in front of everything, whatever we add before that document."""
+offsets into the input buffer (`Documents`: a list of integers, whatever their number),
+only documents whose text could hold a target are read (see `candidates`), and every
+other document is written back as the very bytes it came in as, the runs between
+changed documents as single slices. A byte order mark belongs to the stream, not to its
+first document: it stays in front of everything, whatever we add before that document."""
 
 from __future__ import annotations
 
 import re
 from functools import cached_property
-from itertools import pairwise
 
 from renderer import yamlcodec
 from renderer.cnpg.meta import LINEAGE_PREFIX
+from renderer.errors import RenderError
 from renderer.records import field, record
 
+TYPE_CHECKING = False  # see renderer.records
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
 BOM = b"\xef\xbb\xbf"
+# Kubernetes streams hold hundreds of documents, a very large one tens of thousands. A
+# cap keeps a stream of empty documents (`---` lines, four bytes each) from costing a
+# Python integer per four bytes of input.
+MAX_DOCUMENTS = 1_000_000
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 (and UTF-32 LE, which starts the same)
 # A marker at the start of a line. Searching for the newline before it (instead of
 # `^` with re.M) lets the regex engine skip ahead with a fast literal scan.
@@ -119,35 +128,79 @@ class Chunk:
         return b"..." + self.newline.encode() if self.ends_with_end_marker else b""
 
 
-# After a document's head: a line with YAML content (not blank, a comment or `...`).
-_CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!\.\.\.(?:[ \t]|\r?$))[ \t]*[^\s#]", re.M)
+# A line with YAML content: not blank, a comment, a directive, or a bare `---` / `...`
+# marker line (a comment may follow either).
+_CONTENT = re.compile(rb"(?:^|(?<=\xef\xbb\xbf))(?!%|\.\.\.(?:[ \t]|\r?$)|---(?:[ \t]+#[^\n]*|[ \t]*)\r?$)"
+                      rb"[ \t]*[^\s#]", re.M)
 
 
-def has_content(chunks: list[Chunk]) -> bool:
-    """Does any document hold anything but blank lines, comments and markers? (A real
-    stream answers on its first document; only an empty-ish one is read to the end.)
-    Read in place: a chunk's bytes are copied only for documents we read."""
-    return any(_CONTENT.search(c.buf, c.start + len(c.head), c.end) for c in chunks)
+def has_content(documents: Documents) -> bool:
+    """Does any document hold anything but blank lines, comments, directives and
+    markers? One scan of the buffer, which a real stream ends on its first line."""
+    return bool(_CONTENT.search(documents.buf, documents.start, documents.end))
 
 
-def split(buf: bytes | bytearray) -> list[Chunk]:
-    """Cut the stream at document markers; `lead(buf)` and the chunks concatenate back to `buf`."""
+class Documents:
+    """The documents of a stream, as offsets into its buffer: document `i` is
+    `buf[cuts[i]:cuts[i + 1]]`. A `Chunk` is made only for a document asked for by
+    index (and kept, with what was learnt about it); iterating makes each in turn."""
+
+    def __init__(self, buf: bytes | bytearray, cuts: list[int]):
+        self.buf, self.cuts = buf, cuts
+        self._made: dict[int, Chunk] = {}
+
+    def __len__(self) -> int:
+        return len(self.cuts) - 1
+
+    def __getitem__(self, index: int) -> Chunk:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        chunk = self._made.get(index)
+        if chunk is None:
+            chunk = self._made[index] = Chunk(self.buf, self.cuts[index], self.cuts[index + 1], index)
+        return chunk
+
+    def __iter__(self) -> Iterator[Chunk]:
+        for index in range(len(self)):
+            yield self._made.get(index) or Chunk(self.buf, self.cuts[index], self.cuts[index + 1], index)
+
+    @property
+    def start(self) -> int:
+        """Where the documents start: after the stream's byte order mark."""
+        return self.cuts[0]
+
+    @property
+    def end(self) -> int:
+        return self.cuts[-1]
+
+
+def split(buf: bytes | bytearray) -> Documents:
+    """Cut the stream at document markers; `lead(buf)` and the documents concatenate
+    back to `buf`. Cuts come in order: a `...` line cuts after itself, which is never
+    past the next marker's line."""
     bom = len(lead(buf))
-    cuts = {bom, len(buf)}
+    cuts = [bom]
     first = _FIRST_MARKER.match(buf, bom)
-    markers = [(first.start(), first.group(1), first.end())] if first else []
-    markers += [(m.start() + 1, m.group(1), m.end()) for m in _MARKER.finditer(buf, bom)]
-    for start, marker, end in markers:
-        if marker == b"---":
-            cuts.add(start)
-        else:
-            eol = buf.find(b"\n", end)
-            cuts.add(len(buf) if eol < 0 else eol + 1)
-    ordered = sorted(cuts)
-    chunks: list[Chunk] = []
-    for start, end in pairwise(ordered):
-        chunks.append(Chunk(buf, start, end, len(chunks)))
-    return chunks or ([Chunk(buf, bom, bom, 0)] if bom else [])  # a lone BOM: one empty document keeps it
+    if first:
+        _cut(cuts, buf, first.start(), first.group(1), first.end())
+    for m in _MARKER.finditer(buf, bom):
+        _cut(cuts, buf, m.start() + 1, m.group(1), m.end())
+    if cuts[-1] < len(buf) or (len(cuts) == 1 and bom):  # a lone BOM: one empty document keeps it
+        cuts.append(len(buf))
+    return Documents(buf, cuts)
+
+
+def _cut(cuts: list[int], buf: bytes | bytearray, start: int, marker: bytes, end: int) -> None:
+    if marker == b"...":
+        eol = buf.find(b"\n", end)
+        start = len(buf) if eol < 0 else eol + 1
+    if start > cuts[-1]:
+        if len(cuts) >= MAX_DOCUMENTS and start < len(buf):  # every cut so far starts a document, this one too
+            raise RenderError("input", f"holds more than {MAX_DOCUMENTS:,} documents: that is not a Kubernetes "
+                                       "stream cnpg-render can take (split it)")
+        cuts.append(start)
 
 
 def lead(buf: bytes | bytearray) -> bytes:
@@ -161,20 +214,38 @@ def wide_encoding(buf: bytes | bytearray) -> bool:
     return buf.startswith(_WIDE_BOMS) or b"\0" in buf[:4]
 
 
-def candidates(chunks: list[Chunk]) -> list[Chunk]:
-    """The chunks whose text can spell a target (see OURS above): one scan per pattern
-    over the whole buffer, a step to the next chunk after each hit."""
-    if not chunks:
-        return []
-    buf, found = chunks[0].buf, set()
+def candidates(documents: Documents) -> list[Chunk]:
+    """The documents whose text can spell a target (see OURS above): one scan per
+    pattern over the whole buffer, a step to the next document after each hit."""
+    found: set[int] = set()
     for pattern in (_CNPG_OR_OURS, _ESCAPE):
-        index, pos = 0, chunks[0].start
-        while (m := pattern.search(buf, pos)) is not None:
-            while chunks[index].end <= m.start():
-                index += 1
-            found.add(index)
-            pos = chunks[index].end
-    return [chunks[i] for i in sorted(found)]
+        found.update(_hits(documents, _searcher(pattern, documents.buf)))
+    return [documents[i] for i in sorted(found)]
+
+
+def _searcher(pattern: re.Pattern[bytes], buf: bytes | bytearray) -> Callable[[int, int], int | None]:
+    def find(pos: int, end: int) -> int | None:
+        m = pattern.search(buf, pos, end)
+        return None if m is None else m.start()
+
+    return find
+
+
+def holding(documents: Documents, text: bytes) -> Iterator[Chunk]:
+    """The documents whose bytes hold `text`."""
+    return (documents[i] for i in _hits(documents, lambda pos, end: documents.buf.find(text, pos, end)))
+
+
+def _hits(documents: Documents, find: Callable[[int, int], int | None]) -> Iterator[int]:
+    """The index of each document in which `find(pos, end)` finds something (its
+    position; -1 or None when nothing): one pass over the buffer, stepping to the next
+    document after each hit."""
+    cuts, index, pos = documents.cuts, 0, documents.start
+    while (at := find(pos, documents.end)) is not None and at >= 0:
+        while cuts[index + 1] <= at:
+            index += 1
+        yield index
+        pos = cuts[index + 1]
 
 
 @record

@@ -123,8 +123,8 @@ def test_every_spelling_of_a_cluster_is_found_and_edited(text, first):
     doc = text.encode() if text.startswith(("---", "%")) else b"---\n" + text.encode()
     data = doc + OTHERS if first else OTHERS + doc
     chunks = stream.split(data)
-    target = next(c for c in chunks if NAME.encode() in c.data)
-    assert target in stream.candidates(chunks), text
+    target = next(c.index for c in chunks if NAME.encode() in c.data)
+    assert target in [c.index for c in stream.candidates(chunks)], text
     result = render(data, OVERLAY, Context())
     assert [p.cluster.name for p, _ in result.result.clusters] == [NAME], text
     clusters = [d for d in yamlcodec.load_all(result.output.getvalue().decode()) if cnpg.is_cluster(d)]

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from renderer import stream
-from tests.helpers import REAL
+from tests.helpers import CLI, FIXTURES, REAL, run_cli
+
+CLUSTER_STREAM = (FIXTURES / "inputs" / "cluster-main.yaml").read_bytes()
+BACKUPS = str(FIXTURES / "overlays" / "backups.yaml")
+# The peak RSS of one command, measured by a parent of its own (RUSAGE_CHILDREN of a
+# test worker would be the largest child the worker ever ran).
+PEAK_RSS = ("import resource, subprocess, sys\n"
+            "with open(sys.argv[1], 'rb') as f: subprocess.run(sys.argv[2:], stdin=f, stdout=subprocess.DEVNULL)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
 
 ODD_STREAMS = [
     b"",
@@ -97,3 +111,52 @@ def test_output_adds_a_newline_between_pieces_when_missing():
                                            (b"--- {a: 1}\n", True), (b"a: 1\n...\n---\n", True)])
 def test_has_content_tells_documents_from_blank_streams(data, expected):
     assert stream.has_content(stream.split(data)) is expected
+
+
+LINES = ["a: 1", "- x", "'q'", "--- {a: 1}", "---#c", "", "  ", "# c", "  # c", "---", "--- # c", "...", "... # c",
+         "%YAML 1.1", "%TAG ! tag:x,2000:"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LINES), max_size=8), st.sampled_from(["\n", "\r\n"]), st.booleans())
+def test_has_content_agrees_with_the_yaml_parser(lines, newline, bom):
+    """A stream has content when the parser finds a node in it that was written: a
+    collection, or a scalar other than the empty one an explicit `---` implies."""
+    text = newline.join(lines) + newline
+    try:
+        events = list(yaml.parse(text))
+    except yaml.YAMLError:
+        assume(False)
+    written = any(isinstance(e, (yaml.CollectionStartEvent, yaml.AliasEvent)) or
+                  (isinstance(e, yaml.ScalarEvent) and (e.value or e.style)) for e in events)
+    data = (stream.BOM if bom else b"") + text.encode()
+    assert stream.has_content(stream.split(data)) is written, text
+
+
+def test_documents_are_offsets_until_one_is_asked_for():
+    documents = stream.split(b"---\n" * 1000 + CLUSTER_STREAM)
+    assert len(documents) == 1002 and documents[-1].data.startswith(b"---\n# Source: demo/templates/configmap")
+    assert [c.index for c in stream.candidates(documents)] == [1000]
+    assert documents[1000] is documents[1000]  # a document asked for keeps what was learnt about it
+
+
+def test_a_million_empty_documents_cost_integers_not_objects(tmp_path):
+    """900,000 `---` lines (3.6 MB) and a Cluster: rendered, with the empty documents
+    through byte for byte, in well under the memory a Python object per document took
+    (about 600 MB)."""
+    data = b"---\n" * 900_000 + CLUSTER_STREAM
+    out = run_cli("--overlay", BACKUPS, stdin=data)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(b"---\n" * 900_000) and b"barmanObjectStore" in out.stdout
+    (tmp_path / "in.yaml").write_bytes(data)
+    peak = subprocess.run([sys.executable, "-c", PEAK_RSS, str(tmp_path / "in.yaml"), *CLI, "--overlay", BACKUPS],
+                          capture_output=True, check=True)
+    assert int(peak.stdout) / 1024 < 150, f"peak RSS {int(peak.stdout) / 1024:.0f} MB"
+
+
+def test_more_documents_than_any_kubernetes_stream_is_one_line():
+    assert len(stream.split(b"---\n" * stream.MAX_DOCUMENTS + b"...")) == stream.MAX_DOCUMENTS
+    out = run_cli("--overlay", BACKUPS, stdin=b"---\n" * (stream.MAX_DOCUMENTS + 1))
+    assert (out.returncode, out.stdout) == (1, b"")
+    assert out.stderr.decode() == ("cnpg-render: error: input: holds more than 1,000,000 documents: that is not a "
+                                   "Kubernetes stream cnpg-render can take (split it)\n")
