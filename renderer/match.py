@@ -11,6 +11,7 @@ from fnmatch import fnmatchcase
 from renderer.cnpg.meta import API_GROUP
 from renderer.errors import Notice, RenderError
 from renderer.overlay.model import Entry
+from renderer.truecharts import INFIX
 
 # Entries whose match must be tried on every Cluster (a name glob with wildcards, or a
 # namespace or labels alone). Every other entry names its Cluster and is looked up by
@@ -18,14 +19,13 @@ from renderer.overlay.model import Entry
 # an overlay of thousands of globs and a stream of thousands of Clusters cannot make a
 # render run for minutes.
 MAX_SCANNING_ENTRIES = 100
-_TRUECHARTS_INFIX = "-cnpg-"
 _LISTED = 10  # Clusters named in an error: the line stays readable with thousands of them
 
 
 def matches(entry: Entry, name: str, namespace: str | None, labels: dict) -> bool:
     m = entry.match
     if m is None:
-        return name == entry.name or name.endswith(_TRUECHARTS_INFIX + entry.name)
+        return name == entry.name or name.endswith(INFIX + entry.name)
     if m.name is not None and not fnmatchcase(name, m.name):
         return False
     if m.namespace is not None and m.namespace != namespace:
@@ -93,11 +93,11 @@ def _keys(name: str, lengths: set[int]) -> list[str]:
     """`name`, and what follows each `-cnpg-` in it that is as long as some entry's
     name: every name under which an entry may match it. Only those lengths are cut, so
     a hostile name full of `-cnpg-` costs one pass, not one copy per occurrence."""
-    keys, at = [name], name.find(_TRUECHARTS_INFIX)
+    keys, at = [name], name.find(INFIX)
     while at >= 0:
-        if len(name) - at - len(_TRUECHARTS_INFIX) in lengths:
-            keys.append(name[at + len(_TRUECHARTS_INFIX):])
-        at = name.find(_TRUECHARTS_INFIX, at + 1)
+        if len(name) - at - len(INFIX) in lengths:
+            keys.append(name[at + len(INFIX):])
+        at = name.find(INFIX, at + 1)
     return keys
 
 

@@ -10,7 +10,7 @@ library puts on every object."""
 from __future__ import annotations
 
 CHART_LABEL = "app.kubernetes.io/name"
-_INFIX = "-cnpg-"
+INFIX = "-cnpg-"  # between a release's fullname and the cnpg.<name> of its Clusters
 
 
 def _helm_name(text: str) -> str:
@@ -27,7 +27,7 @@ def cluster_in_release(cluster: str, labels: dict, release: str) -> str | None:
     """The name `release` gave the entry that is called `cluster` now; None when the
     Cluster is not named as TrueCharts names it (no chart label, no `-cnpg-` part)."""
     chart = labels.get(CHART_LABEL)
-    if not isinstance(chart, str) or not chart or _INFIX not in cluster:
+    if not isinstance(chart, str) or not chart or INFIX not in cluster:
         return None
-    entry = cluster.rsplit(_INFIX, 1)[1]
-    return f"{fullname(release, chart)}{_INFIX}{entry}"
+    entry = cluster.rsplit(INFIX, 1)[1]
+    return f"{fullname(release, chart)}{INFIX}{entry}"
