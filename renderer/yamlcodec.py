@@ -179,6 +179,20 @@ def copy_value(value):
     return value
 
 
+def values_in(value: object, limit: int) -> int:
+    """How many values `value` holds, itself included; counting stops past `limit`
+    (what a copy of it would add to a document, for the MAX_EXPANSION rule)."""
+    count, pending = 0, [value]
+    while pending and count <= limit:
+        item = pending.pop()
+        count += 1
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return count
+
+
 def value_at(value: object, *keys: str) -> object:
     """The value at `keys` inside a parsed value; None where there is none, or where
     something on the way is no mapping (charts render any shape)."""

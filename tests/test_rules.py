@@ -18,7 +18,7 @@ from renderer import overlay as overlay_model
 from renderer.cnpg import rules
 from renderer.errors import RenderError
 from renderer.validate import check_admission
-from tests.helpers import REPO
+from tests.helpers import REPO, documents
 
 CREDENTIALS = "credentials:\n  s3: {type: s3, bucket: b, inheritFromIAMRole: true}\n"
 
@@ -207,6 +207,20 @@ def test_a_failing_patch_names_its_operation_not_the_cluster(tmp_path, patch, sa
         render(cluster_yaml, overlay_model.parse([("o.yaml", text)]), Context())
     message = str(caught.value)
     assert says in message and "{'" not in message and "instances" not in message.replace("/spec/instances", "")
+
+
+def test_patches_apply_in_order_and_a_copy_is_its_own_value():
+    from renderer.render import render
+    from renderer.transform import Context
+
+    cluster_yaml = (REPO / "fixtures" / "inputs" / "cluster-main.yaml").read_bytes()
+    patches = [{"op": "add", "path": "/spec/a", "value": {"k": [1]}},
+               {"op": "copy", "from": "/spec/a", "path": "/spec/b"}, {"op": "add", "path": "/spec/b/k/-", "value": 2}]
+    text = (CREDENTIALS + "cnpg:\n  main:\n    backups: {enabled: true, credentials: s3}\n"
+            f"    patches: {json.dumps(patches)}\n")
+    out = render(cluster_yaml, overlay_model.parse([("o.yaml", text)]), Context()).output.getvalue()
+    spec = next(d for d in documents(out) if d["kind"] == "Cluster")["spec"]
+    assert (spec["a"], spec["b"]) == ({"k": [1]}, {"k": [1, 2]})
 
 
 def test_pgtime_is_gone_and_rules_is_light():

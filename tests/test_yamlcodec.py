@@ -129,6 +129,10 @@ HOSTILE = {  # name: (manifests, overlay, the one error line's end)
     "alias bomb in an overlay": (CLUSTER, OVERLAY + "    patches:\n    - op: add\n      path: /x\n      value:\n"
                                  + _bomb(indent="        "),
                                  f"aliases expand to more than {MAX_EXPANSION} added values: write the values out"),
+    "copies of copies in an overlay's patches": (
+        CLUSTER, OVERLAY + "    patches:\n" + "".join(f"    - {{op: copy, from: /spec, path: /spec/x{i}}}\n"
+                                                   for i in range(40)),
+        f"patches[11]: copy operations add more than {MAX_EXPANSION:,} values to the Cluster: write the values out"),
     "400-deep nesting in a cluster": (CLUSTER.replace("spec:\n", "spec:\n  x: " + "[" * 400 + "]" * 400 + "\n", 1),
                                       OVERLAY, f"line 11: nests deeper than {MAX_DEPTH} levels"),
     "400-deep nesting in an overlay": (CLUSTER, OVERLAY + "    patches: " + "[" * 400 + "]" * 400 + "\n",

@@ -12,7 +12,7 @@ from renderer.cnpg.engine import engine
 from renderer.errors import Notice, RenderError
 from renderer.lineage import Plan
 from renderer.overlay.model import Entry
-from renderer.yamlcodec import copy_value, mapping_at
+from renderer.yamlcodec import MAX_EXPANSION, copy_value, mapping_at, values_in
 
 __all__ = ["ClusterEdit", "write"]
 
@@ -85,16 +85,38 @@ def _annotate(plan: Plan, edit: ClusterEdit) -> None:
 
 
 def _patch(entry: Entry, cluster: dict) -> dict:
-    """Apply the entry's RFC 6902 operations one by one, to name the one that fails."""
+    """Apply the entry's RFC 6902 operations one by one, to name the one that fails.
+    In place: `cluster` is the edit's own copy, and a copy per operation would cost the
+    Cluster's size times the operations. `copy` is the one operation that can grow the
+    Cluster beyond the overlay's text (copies of copies double it each time), so what
+    copies add is held to the codec's alias limit."""
     import jsonpatch
 
+    added = 0
     for i, operation in enumerate(entry.patches):
+        added += _copied(cluster, operation)
+        if added > MAX_EXPANSION:
+            raise RenderError(f"{entry.where('patches')}[{i}]", f"copy operations add more than {MAX_EXPANSION:,} "
+                                                                "values to the Cluster: write the values out")
         try:
-            cluster = jsonpatch.JsonPatch([operation]).apply(cluster)
+            cluster = jsonpatch.JsonPatch([operation]).apply(cluster, in_place=True)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, KeyError, TypeError) as exc:
             origin = entry.where("patches")
             raise RenderError(f"{origin}[{i}]", _patch_problem(operation, exc)) from None
     return cluster
+
+
+def _copied(cluster: dict, operation: object) -> int:
+    """The values a `copy` operation would add (0 for any other, or one that fails)."""
+    import jsonpatch
+
+    if not isinstance(operation, dict) or operation.get("op") != "copy" or not isinstance(operation.get("from"), str):
+        return 0
+    try:
+        source = jsonpatch.JsonPointer(operation["from"]).resolve(cluster)
+    except (jsonpatch.JsonPointerException, KeyError, TypeError):
+        return 0  # the operation fails, and says so
+    return values_in(source, MAX_EXPANSION)
 
 
 def _patch_problem(operation, exc: Exception) -> str:
