@@ -12,11 +12,17 @@ from __future__ import annotations
 from renderer import find, match
 from renderer.cnpg import meta, migration
 from renderer.cnpg.cluster import ClusterEdit, write
-from renderer.errors import Notice, about, document_where
+from renderer.errors import Notice, RenderError, about, document_where
 from renderer.lineage import Plan, plan
 from renderer.overlay.model import Overlay
 from renderer.records import field, record
 from renderer.yamlcodec import mapping_at
+
+# Objects a render may add beside the Clusters: a glob entry's ScheduledBackups and
+# Backups are added for every Cluster it matches, so a small overlay and a small stream
+# could otherwise ask for millions (and minutes, and gigabytes). A fleet of thousands of
+# Clusters adds a few per Cluster.
+MAX_ADDED = 100_000
 
 TYPE_CHECKING = False  # see renderer.records
 if TYPE_CHECKING:  # the store/live stages load only when facts or `auto` are in play
@@ -87,6 +93,7 @@ def apply(docs: list[tuple[int, object]], planned: Planned, facts: Facts | None,
     """resolve → judge → write for every plan, then what each document becomes.
     `collect` (plan): unsafe verdicts are reported instead of refused."""
     result = Result({}, list(planned.notices))
+    added = 0
     for p in planned.plans:
         with about(p.cluster.where):
             settled, verdict = _decide(p, facts)
@@ -96,6 +103,11 @@ def apply(docs: list[tuple[int, object]], planned: Planned, facts: Facts | None,
                     raise refusal
                 result.verdicts.append(verdict)
             edit = write(settled)
+            added += len(edit.before) + len(edit.after)
+            if added > MAX_ADDED:
+                raise RenderError(p.entry.where("backups"), f"the render would add more than {MAX_ADDED:,} objects "
+                                  "(ScheduledBackups, Backups, Secrets) beside the Clusters entries match: match "
+                                  "fewer Clusters per entry, or list fewer scheduledBackups and backups")
         edit.notices[:0] = settled.notices
         edit.notices += verdict.notices(settled.cluster.where) if verdict else []
         result.clusters.append((settled, edit))

@@ -133,6 +133,14 @@ HOSTILE = {  # name: (manifests, overlay, the one error line's end)
         CLUSTER, OVERLAY + "    patches:\n" + "".join(f"    - {{op: copy, from: /spec, path: /spec/x{i}}}\n"
                                                    for i in range(40)),
         f"patches[11]: copy operations add more than {MAX_EXPANSION:,} values to the Cluster: write the values out"),
+    "a glob entry's schedules times a thousand Clusters": (
+        "".join(CLUSTER.replace("name: demo-cnpg-main", f"name: demo-cnpg-main-{i}", 1) for i in range(1000)),
+        OVERLAY.replace("  main:\n", "  main:\n    match: {name: 'demo-cnpg-main-*'}\n", 1).replace(
+            "credentials: s3", "credentials: s3\n      scheduledBackups:\n" + "".join(
+                f"        - {{name: s{i}, schedule: '0 0 0 * * *'}}\n" for i in range(1000)), 1),
+        "cnpg.main.backups: the render would add more than 100,000 objects (ScheduledBackups, Backups, Secrets) "
+        "beside the Clusters entries match: match fewer Clusters per entry, or list fewer scheduledBackups and "
+        "backups"),
     "400-deep nesting in a cluster": (CLUSTER.replace("spec:\n", "spec:\n  x: " + "[" * 400 + "]" * 400 + "\n", 1),
                                       OVERLAY, f"line 11: nests deeper than {MAX_DEPTH} levels"),
     "400-deep nesting in an overlay": (CLUSTER, OVERLAY + "    patches: " + "[" * 400 + "]" * 400 + "\n",
@@ -157,7 +165,7 @@ def test_hostile_yaml_gets_one_located_line_within_bounded_time_and_memory(manif
     stderr = result.stderr.decode()
     assert result.returncode == 1 and result.stdout == b"" and stderr.count("\n") == 1, stderr
     assert stderr.startswith("cnpg-render: error: ") and stderr.endswith(problem + "\n"), stderr
-    assert ("document 1 (Cluster/demo-cnpg-main)" if manifests != CLUSTER else f"{path}:") in stderr
+    assert (f"{path}:" if overlay_text != OVERLAY else "document 1 (Cluster/demo-cnpg-main)") in stderr
 
 
 # Strings every reader must read back as the same string once we wrote them.
