@@ -417,6 +417,7 @@ def _schemas(directory):
     from renderer.extras import require
 
     require("jsonschema", "validate --crds")
+    require("re2", "validate --crds")
     return checks.Schemas.from_dir(directory)
 
 

@@ -2,7 +2,7 @@
 
 A render needs PyYAML, click and jsonpatch only, so what Helm and ArgoCD run stays
 small. Reading an object store (boto3, the Azure and Google SDKs), editing YAML in place (ruamel.yaml) and
-checking CRD schemas (jsonschema) are pip extras (pyproject.toml). A command that
+checking CRD schemas (jsonschema, and google-re2 for their patterns) are pip extras (pyproject.toml). A command that
 needs a missing one fails with its one error line saying which extra brings it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from renderer.errors import RenderError
 
 # import name (or its top-level package) -> the pip extra that installs it
 EXTRAS = {"boto3": "store", "botocore": "store", "azure": "store", "google": "store", "cramjam": "store",
-          "ruamel.yaml": "edit", "ruamel": "edit", "jsonschema": "validate"}
+          "ruamel.yaml": "edit", "ruamel": "edit", "jsonschema": "validate", "re2": "validate"}
 
 
 def how_to_get(module: str) -> str:

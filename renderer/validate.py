@@ -152,38 +152,80 @@ class Schemas:
         rules first (an odd CRD is one line naming it, not a crash halfway through)."""
         key = _gvk(obj)
         if key not in self._validators:
-            from jsonschema import Draft7Validator, SchemaError
+            from jsonschema import Draft7Validator, SchemaError, validators
 
+            unusable = _unusable_at(self._schemas[key])
+            if unusable is not None:  # the API server refuses these; jsonschema would read them otherwise
+                raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: {unusable}")
             schema = _to_json_schema(self._schemas[key])
-            try:
-                Draft7Validator.check_schema(schema)
+            try:  # no format checks: patterns are RE2 (checked above), not Python's `re`
+                Draft7Validator.check_schema(schema, format_checker=None)
             except SchemaError as err:
                 where = _field(err.absolute_path)
                 raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: "
                                  f"{where or 'openAPIV3Schema'}: {_one_line(err.message)}") from None
-            ref = _ref_at(self._schemas[key])
-            if ref is not None:  # the API server refuses it; jsonschema would fail resolving it mid-check
-                raise CrdError(f"the CRD schema of {key[0]} {key[1]} is not usable: {ref or 'openAPIV3Schema'}: "
-                               "$ref is not allowed in a CRD schema")
-            self._validators[key] = Draft7Validator(schema, format_checker=_format_checker())
+            checker = validators.extend(Draft7Validator, {"pattern": _re2_pattern})
+            self._validators[key] = checker(schema, format_checker=_format_checker())
         return self._validators[key]
 
 
-def _ref_at(schema: object, path: str = "") -> str | None:
-    """Where a `$ref` sits in a CRD schema (its field path), or None."""
+def _unusable_at(schema: object, path: str = "") -> str | None:
+    """`<field path>: why` for the first thing in a CRD schema that the API server
+    refuses and jsonschema would read otherwise, or None: `$ref` and `patternProperties`
+    (not allowed in a CRD schema), a `pattern` that is no RE2 expression."""
     if isinstance(schema, dict):
-        if "$ref" in schema:
-            return path
-        for key, value in schema.items():
-            found = _ref_at(value, f"{path}.{key}" if path else str(key))
-            if found is not None:
-                return found
+        for key in ("$ref", "patternProperties"):
+            if key in schema:
+                return f"{path or 'openAPIV3Schema'}: {key} is not allowed in a CRD schema"
+        if isinstance(schema.get("pattern"), str) and (problem := _re2_problem(schema["pattern"])):
+            shown = rules.show(schema["pattern"])
+            return f"{_child(path, 'pattern')}: {shown} is not a Go (RE2) regular expression: {problem}"
+        children = ((_child(path, str(key)), value) for key, value in schema.items())
     elif isinstance(schema, list):
-        for i, value in enumerate(schema):
-            found = _ref_at(value, f"{path}[{i}]")
-            if found is not None:
-                return found
+        children = ((f"{path}[{i}]", value) for i, value in enumerate(schema))
+    else:
+        return None
+    return next((found for at, value in children if (found := _unusable_at(value, at)) is not None), None)
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _re2(pattern: str):
+    """`pattern` compiled as the API server reads CRD patterns: RE2 (Go's regexp), which
+    matches in time linear in the text. Python's backtracking `re` would take minutes
+    on `^(a+)+$` and a long value, and reads some RE2 (`^(?i)x`) otherwise."""
+    import re2
+
+    compiled = _RE2.get(pattern)
+    if compiled is None:
+        options = re2.Options()
+        options.log_errors = False  # the error is ours to report, in one line
+        compiled = _RE2[pattern] = re2.compile(pattern, options)
+    return compiled
+
+
+_RE2: dict[str, Any] = {}
+
+
+def _re2_problem(pattern: str) -> str | None:
+    import re2
+
+    try:
+        _re2(pattern)
+    except re2.error as err:
+        reason = err.args[0] if err.args else ""
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
     return None
+
+
+def _re2_pattern(validator, pattern: str, instance, schema):
+    """jsonschema's `pattern` keyword, with RE2 (see `_re2`)."""
+    from jsonschema.exceptions import ValidationError
+
+    if validator.is_type(instance, "string") and _re2(pattern).search(instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def check_schema(obj: dict, schemas: Schemas, index: int | None = None) -> list[Problem]:
@@ -277,14 +319,12 @@ def _to_json_schema(node: dict) -> dict:
     """
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key in ("properties", "patternProperties"):
+        if key == "properties":
             out[key] = {name: _to_json_schema(sub) for name, sub in value.items()}
         elif key in ("items", "additionalProperties", "not") and isinstance(value, dict):
             out[key] = _to_json_schema(value)
         elif key in ("allOf", "anyOf", "oneOf"):
             out[key] = [_to_json_schema(sub) for sub in value]
-        elif key == "pattern" and isinstance(value, str):
-            out[key] = python_pattern(value)
         elif key != "nullable" and not key.startswith("x-kubernetes-"):
             out[key] = value
     if node.get("x-kubernetes-int-or-string"):
@@ -296,20 +336,6 @@ def _to_json_schema(node: dict) -> dict:
             and not node.get("x-kubernetes-preserve-unknown-fields")):
         out["additionalProperties"] = False
     return out
-
-
-_INLINE_FLAGS = re.compile(r"\(\?([imsU]+)\)")
-
-
-def python_pattern(pattern: str) -> str:
-    """A CRD pattern (Go's RE2) as Python's `re` reads it: RE2 takes an inline flag group
-    such as `(?i)` anywhere and applies it from there on (kube-prometheus-stack writes
-    `^(?i)(abort|warn)?$`), Python only at the very start. A top-level flag group after a
-    `^` means the same at the start."""
-    found = _INLINE_FLAGS.search(pattern)
-    if found is None or found.start() == 0 or pattern[:found.start()] != "^":
-        return pattern
-    return f"(?{found.group(1).replace('U', '')})^{pattern[found.end():]}"
 
 
 def _admit_null(schema: dict) -> None:

@@ -70,6 +70,17 @@ def test_an_odd_crd_is_a_crd_error_or_problems_never_a_crash(name, steps, odd):
      "spec:\n  group: postgresql.cnpg.io\n  names: {kind: Cluster}\n  versions:\n  - name: v1\n"
      "    schema: {openAPIV3Schema: {type: object, properties: {spec: {$ref: '#/x'}}}}\n",
      "is not usable: properties.spec: $ref is not allowed in a CRD schema"),
+    ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+     "metadata: {name: clusters.postgresql.cnpg.io}\n"
+     "spec:\n  group: postgresql.cnpg.io\n  names: {kind: Cluster}\n  versions:\n  - name: v1\n"
+     "    schema: {openAPIV3Schema: {type: object, properties: {spec: {type: string, pattern: '(?<=a)b'}}}}\n",
+     "is not usable: properties.spec.pattern: '(?<=a)b' is not a Go (RE2) regular expression: invalid perl "
+     "operator: (?<="),
+    ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+     "metadata: {name: clusters.postgresql.cnpg.io}\n"
+     "spec:\n  group: postgresql.cnpg.io\n  names: {kind: Cluster}\n  versions:\n  - name: v1\n"
+     "    schema: {openAPIV3Schema: {type: object, patternProperties: {'^x': {type: string}}}}\n",
+     "is not usable: openAPIV3Schema: patternProperties is not allowed in a CRD schema"),
     ("key: [unclosed\n", "cannot read"),
     ("\xff\xfe", "cannot read"),
     ("a: 1\n", "no CustomResourceDefinition found"),
