@@ -50,11 +50,12 @@ _FIELDS = (
     _Bounds("day of week", 0, 6, _DAYS),
 )
 _STAR = 1 << 63  # robfig's starBit: the field was `*` or `?` (day matching depends on it)
-# Go's time.ParseDuration: an optional sign, then one or more decimal numbers with units.
-_DURATION_TERM = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+# Go's time.ParseDuration: an optional sign, then one or more decimal numbers with units
+# (ASCII digits: Go reads no others). Kept as text: `re` compiles it on the first
+# `@every`, not on every render that checks a schedule.
+_DURATION_TERM = r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _NANOSECONDS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
                 "h": 3600 * 10**9}
-_GO_ATOI = re.compile(r"[-+]?\d+")
 _SECOND = timedelta(seconds=1)
 
 
@@ -165,7 +166,7 @@ def parse_duration(text: str) -> timedelta:
     ValueError with Go's text otherwise. robfig reads `@every` with it, and the CLI's
     durations (`verify --wait`) are written the same way, as kubectl's are."""
     sign, body = (-1, text[1:]) if text.startswith("-") else (1, text.removeprefix("+"))
-    terms = _DURATION_TERM.findall(body)
+    terms = re.findall(_DURATION_TERM, body)
     if body == "0":
         return timedelta(0)
     if not terms or "".join(number + unit for number, unit in terms) != body:
@@ -235,8 +236,9 @@ def _int_or_name(text: str, bounds: _Bounds) -> int:
 
 
 def _int(text: str) -> int:
-    """Go's strconv.Atoi plus robfig's refusal of negatives."""
-    if not _GO_ATOI.fullmatch(text):
+    """Go's strconv.Atoi (a sign, then ASCII digits) plus robfig's refusal of negatives."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdigit()):
         raise CronError(f"Failed to parse int from {text}")
     value = int(text)
     if value < 0:

@@ -38,6 +38,7 @@ def test_descriptors_parse(spec):
     ("0 0 1-2-3 * * *", "Too many hyphens"),
     ("0 0 x * * *", "Failed to parse int from x"),
     ("0 0 0 L * *", "Failed to parse int from L"),
+    ("0 0 \u0663 * * *", "Failed to parse int from \u0663"),  # an Arabic-Indic 3: Go's Atoi reads ASCII digits only
     ("@fortnightly", "Unrecognized descriptor"),
     ("@every 1d", "Failed to parse duration"),
     ("@every", "Unrecognized descriptor"),
@@ -166,7 +167,7 @@ def test_durations_read_as_go_reads_them(text, seconds):
     assert cron.parse_duration(text).total_seconds() == seconds
 
 
-@pytest.mark.parametrize("text", ["", "1", "1d", "h", "1h 30m", "--1s", "1.2.3s"])
+@pytest.mark.parametrize("text", ["", "1", "1d", "h", "1h 30m", "--1s", "1.2.3s", "\u0663s"])
 def test_durations_go_refuses(text):
     with pytest.raises(ValueError, match="invalid duration"):
         cron.parse_duration(text)
