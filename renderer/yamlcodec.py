@@ -55,9 +55,11 @@ _WORDS = {**dict.fromkeys(["y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", 
           **dict.fromkeys(["~", "null", "Null", "NULL", ""], _NULL), "<<": _MERGE,
           **dict.fromkeys([".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF",
                            ".nan", ".NaN", ".NAN"], _FLOAT)}
-_INTEGER = re.compile(r"[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[0-7_]*"
-                      r"|[1-9][0-9_]*)")
-_DECIMAL = re.compile(r"[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9][0-9_]*)?")
+# The number patterns are text: `re` compiles one the first time a number is not a
+# plain decimal integer, which most manifests never write.
+_INTEGER = (r"[-+]?(?:0[bB]_*[01][01_]*|0[oO]_*[0-7][0-7_]*|0[xX]_*[0-9a-fA-F][0-9a-fA-F_]*|0[0-7_]*"
+            r"|[1-9][0-9_]*)")
+_DECIMAL = r"[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9][0-9_]*)?"
 _NUMBER_START = frozenset("-+.0123456789")
 # Plain text that a YAML reader takes for something other than a string, beyond what
 # PyYAML's writer already quotes (YAML 1.1 as PyYAML reads it): go-yaml's y/n, 0o17,
@@ -72,9 +74,11 @@ def _plain_tag(text: str) -> str:
     if tag is not None:
         return tag
     if text[0] in _NUMBER_START:
-        if _INTEGER.fullmatch(text):
+        if text.isascii() and text.isdigit() and (text[0] != "0" or len(text) == 1):
+            return _INT  # `3`, `5432`: what _INTEGER's last form matches, without the pattern
+        if re.fullmatch(_INTEGER, text):
             return _INT
-        if _DECIMAL.fullmatch(text):
+        if re.fullmatch(_DECIMAL, text):
             return _FLOAT
     return _STR
 

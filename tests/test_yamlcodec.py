@@ -237,3 +237,15 @@ def test_a_hostile_migration_record_is_one_line_not_a_traceback(recorded, tmp_pa
     assert result.stderr.decode() == ("cnpg-render: error: Cluster/demo-cnpg-main: metadata.annotations."
                                       "cnpg-render.io/migrated-in-tree-backup: is not the JSON mapping cnpg-render "
                                       "records: remove the annotation and render again\n")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="0123456789_+-.eExob", min_size=1, max_size=8))
+def test_a_number_is_typed_by_its_patterns_also_on_the_fast_path(text):
+    """Plain decimal integers skip the patterns (no compile on most renders): the
+    type must be the one the patterns give."""
+    import re
+
+    expected = (yamlcodec._WORDS.get(text) or (yamlcodec._INT if re.fullmatch(yamlcodec._INTEGER, text) else
+                yamlcodec._FLOAT if re.fullmatch(yamlcodec._DECIMAL, text) else yamlcodec._STR))
+    assert yamlcodec._plain_tag(text) == expected
