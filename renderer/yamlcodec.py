@@ -45,7 +45,7 @@ MAX_NUMBER = 100  # characters of a number; an int64 has at most 20
 
 _STR, _INT, _FLOAT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _BOOL, _NULL, _MERGE = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"
-_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+_SEQ, _MAP, _BINARY = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map", "tag:yaml.org,2002:binary"
 
 # Implicit types of plain scalars, as go-yaml v2 resolves them: words by name, numbers
 # by pattern (an integer first).
@@ -443,8 +443,17 @@ def _bool(text: str) -> bool:
     return value in ("y", "yes", "true", "on")
 
 
+def _binary(text: str) -> str:
+    """go-yaml decodes the base64 of `!!binary` (line breaks skipped) into a string of
+    its bytes, and the JSON Kubernetes keeps holds them as text, bytes that are no UTF-8
+    replaced: so do we. ValueError when it is no base64."""
+    import base64
+
+    return base64.b64decode(text.replace("\r", "").replace("\n", ""), validate=True).decode("utf-8", "replace")
+
+
 _SCALARS = {_INT: _int, _FLOAT: _float, _BOOL: _bool, _NULL: lambda text: None,
-            _MERGE: lambda text: text}
+            _MERGE: lambda text: text, _BINARY: _binary}
 
 
 # --- writing ---------------------------------------------------------------------------

@@ -18,7 +18,8 @@ READINGS = [  # plain text -> what Kubernetes (go-yaml v2) reads, and so do we
     ("yes", True), ("Off", False), ("y", True), ("N", False), ("true", True), ("~", None), ("", None),
     ("010", 8), ("0o17", 15), ("0x1F", 31), ("0b101", 5), ("1_000", 1000), ("-0", 0), ("08", 8.0), ("1e3", 1000.0),
     (".5", 0.5), ("-.inf", float("-inf")), ("1:30", "1:30"), ("2024-01-01", "2024-01-01"), ("=", "="),
-    ("0B_", "0B_"), ("<<", "<<"), ("!!str 7", "7"), ("!!int '7'", 7), ("!foo bar", "bar"), ("!!binary aGk=", "aGk="),
+    ("0B_", "0B_"), ("<<", "<<"), ("!!str 7", "7"), ("!!int '7'", 7), ("!foo bar", "bar"), ("!!binary aGk=", "hi"),
+    ("!!binary |\n  aG\n  k=", "hi"), ("!!binary /w==", "\ufffd"),  # go-yaml decodes; JSON keeps the bytes as text
 ]
 
 
@@ -58,6 +59,7 @@ REFUSALS = [
     ("? [a]\n: 1\n", 1, "a mapping key must be a scalar, not a list"),
     ("a: !!int x\n", 1, "!!int does not fit this value: drop the tag or fix the value"),
     ("a: !!bool maybe\n", 1, "!!bool does not fit this value: drop the tag or fix the value"),
+    ("a: !!binary ==\n", 1, "!!binary does not fit this value: drop the tag or fix the value"),
     ("a: <<\nb: {<<: [x]}\n", 2, "a merge key (<<) takes a mapping or a list of mappings"),
     ("a: &a [*a]\n", 1, f"nests deeper than {MAX_DEPTH} levels (an alias used inside its own anchor?)"),
     ("a: " + "[" * 400 + "]" * 400 + "\n", 1, f"nests deeper than {MAX_DEPTH} levels"),
