@@ -80,11 +80,11 @@ image: venv tools
 	PY=$(PY) bash scripts/image.sh build
 
 # Debian packages the tests run for real: zsh and fish (completion), gpg (the signed
-# Helm 4 plugin), buildah and mmdebstrap (the ArgoCD sidecar image). A no-op when
-# they are installed.
+# Helm 4 plugin), buildah and mmdebstrap (the ArgoCD sidecar image), Go (the API
+# server's regexp, beside validate's RE2). A no-op when they are installed.
 .PHONY: debs
 debs:
-	bash scripts/install-debs.sh zsh fish gpg buildah mmdebstrap
+	bash scripts/install-debs.sh zsh fish gpg buildah mmdebstrap go=golang-go
 
 # Lint and type checks, first: a finding fails `make test` before the suite runs.
 # The rules are in pyproject.toml ([tool.ruff], [tool.mypy]).

@@ -209,9 +209,17 @@ def _re2(pattern: str):
 _RE2: dict[str, Any] = {}
 
 
+# RE2's `\C` (any byte): Go's regexp, the API server's, has no such escape and refuses it.
+_ANY_BYTE = re.compile(r"(?<!\\)(?:\\\\)*\\C")
+
+
 def _re2_problem(pattern: str) -> str | None:
+    """Why the API server would refuse `pattern`, or None: RE2's reason, or Go's for the
+    one escape RE2 has and Go does not (tests/test_validate_go.py holds them together)."""
     import re2
 
+    if _ANY_BYTE.search(pattern):
+        return "invalid escape sequence: \\C"
     try:
         _re2(pattern)
     except re2.error as err:
