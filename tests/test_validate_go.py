@@ -1,19 +1,16 @@
 """`validate --crds` reads CRD patterns with RE2; the API server compiles and matches them
-with Go's regexp. Here a small Go program (tests/goregexp/main.go, Debian's Go) answers
+with Go's regexp. Here a small Go program (tests/golang.py, Debian's Go) answers
 for each (pattern, value): refused or not, and matched or not; validate must say the
 same, for every pattern of the real CRDs and for the syntax where RE2 and Go could
 part (Perl look-arounds, `\\C`, `\\Z`, repeat counts, Unicode and POSIX classes)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-
 import pytest
 
 from renderer import validate, yamlcodec
-from tests.helpers import CRDS, REAL, REPO
+from tests.golang import ask, go_stdlib  # noqa: F401  go_stdlib is a fixture
+from tests.helpers import CRDS, REAL
 
 pytestmark = pytest.mark.e2e
 
@@ -45,23 +42,8 @@ def crd_patterns() -> list[str]:
     return sorted(found)
 
 
-@pytest.fixture(scope="module")
-def go_regexp(tmp_path_factory):
-    """The Go program, built once; a missing `go` is a failure (`make debs` installs it)."""
-    go = shutil.which("go")
-    assert go, "no go on PATH: run `make debs`"
-    work = tmp_path_factory.mktemp("go")
-    env = {"HOME": str(work), "GOCACHE": str(work / "cache"), "GOPATH": str(work / "path"), "PATH": "/usr/bin:/bin"}
-    subprocess.run([go, "build", "-o", str(work / "goregexp"), str(REPO / "tests" / "goregexp" / "main.go")],
-                   check=True, env=env, cwd=work, timeout=300)
-    return work / "goregexp"
-
-
 def go_answers(binary, questions: list[tuple[str, str]]) -> list[tuple[bool, bool]]:
-    lines = "".join(json.dumps({"pattern": p, "value": v}) + "\n" for p, v in questions)
-    out = subprocess.run([str(binary)], input=lines, capture_output=True, text=True, check=True, timeout=120)
-    answers = [json.loads(line) for line in out.stdout.splitlines()]
-    return [(not a["error"], a["match"]) for a in answers]
+    return [(not a["error"], a["match"]) for a in ask(binary, "regexp", questions)]
 
 
 def our_answers(questions: list[tuple[str, str]]) -> list[tuple[bool, bool]]:
@@ -73,11 +55,11 @@ def our_answers(questions: list[tuple[str, str]]) -> list[tuple[bool, bool]]:
 
 
 @pytest.mark.parametrize("patterns", ["crds", "syntax"])
-def test_validate_refuses_and_matches_patterns_as_go_does(go_regexp, patterns):
+def test_validate_refuses_and_matches_patterns_as_go_does(go_stdlib, patterns):
     chosen = crd_patterns() if patterns == "crds" else SYNTAX
     assert len(chosen) > 20
     questions = [(p, v) for p in chosen for v in VALUES]
-    ours, go = our_answers(questions), go_answers(go_regexp, questions)
+    ours, go = our_answers(questions), go_answers(go_stdlib, questions)
     assert [q for q, a, b in zip(questions, ours, go) if a != b] == []
     if patterns == "syntax":  # the table holds both sides of the line
         assert {accepted for accepted, _ in go} == {True, False}
