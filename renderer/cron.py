@@ -57,6 +57,7 @@ _DURATION_TERM = r"([0-9]+\.?[0-9]*|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)"
 _NANOSECONDS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
                 "h": 3600 * 10**9}
 _SECOND = timedelta(seconds=1)
+_INT64_LIMIT = (1 << 63) - 1  # Go's int and time.Duration (nanoseconds) on 64-bit machines
 
 
 def _bits(low: int, high: int, step: int = 1) -> int:
@@ -176,6 +177,8 @@ def parse_duration(text: str) -> timedelta:
         whole, _, fraction = number.partition(".")
         scale = _NANOSECONDS[unit]
         nanoseconds += int(whole or 0) * scale + (int(fraction) * scale // 10 ** len(fraction) if fraction else 0)
+        if nanoseconds > _INT64_LIMIT + (sign < 0):  # Go's Duration is an int64 of nanoseconds
+            raise ValueError(f'time: invalid duration "{text}"')
     return sign * timedelta(microseconds=nanoseconds // 1000)
 
 
@@ -238,7 +241,7 @@ def _int_or_name(text: str, bounds: _Bounds) -> int:
 def _int(text: str) -> int:
     """Go's strconv.Atoi (a sign, then ASCII digits) plus robfig's refusal of negatives."""
     digits = text[1:] if text[:1] in ("+", "-") else text
-    if not (digits.isascii() and digits.isdigit()):
+    if not (digits.isascii() and digits.isdigit()) or int(digits) > _INT64_LIMIT:
         raise CronError(f"Failed to parse int from {text}")
     value = int(text)
     if value < 0:
