@@ -159,12 +159,15 @@ class Documents:
             raise IndexError(index)
         chunk = self._made.get(index)
         if chunk is None:
-            chunk = self._made[index] = Chunk(self.buf, self.cuts[index], self.cuts[index + 1], index)
+            chunk = self._made[index] = self._chunk(index)
         return chunk
 
     def __iter__(self) -> Iterator[Chunk]:
         for index in range(len(self)):
-            yield self._made.get(index) or Chunk(self.buf, self.cuts[index], self.cuts[index + 1], index)
+            yield self._made.get(index) or self._chunk(index)
+
+    def _chunk(self, index: int) -> Chunk:
+        return Chunk(self.buf, self.cuts[index], self.cuts[index + 1], index)
 
     @property
     def start(self) -> int:
